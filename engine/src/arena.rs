@@ -1,0 +1,566 @@
+//! Bump arenas: a growable [`Arena`], double-buffered [`FrameArenas`], and a per-thread
+//! scratch arena for rayon workers ([`with_thread_scratch`]).
+//!
+//! # Safety argument
+//! - Memory comes in *chunks* from the global allocator; a chunk never moves or shrinks
+//!   while the arena lives, so a reference handed out by `alloc*` (which borrows `&self`)
+//!   stays valid for that borrow.
+//! - Allocations never overlap: the bump cursor only moves forward inside a chunk, and each
+//!   allocation takes `[aligned, aligned + size)` with `aligned + size <= chunk capacity`.
+//! - [`Arena::reset`] takes `&mut self`, so no reference into the arena can survive it: the
+//!   borrow checker proves the memory is unobserved before the cursor rewinds.
+//! - Types that need `Drop` are rejected at compile time (an arena never runs destructors,
+//!   like bumpalo; rejecting them means nothing can leak a file handle or a lock by accident).
+//!
+//! ```compile_fail,E0502
+//! // A reference cannot outlive a reset.
+//! let mut arena = engine::arena::Arena::new();
+//! let x = arena.alloc(1u32);
+//! arena.reset();
+//! assert_eq!(*x, 1);
+//! ```
+//!
+//! ```compile_fail,E0080
+//! // Types with destructors are refused when the call is compiled.
+//! let arena = engine::arena::Arena::new();
+//! arena.alloc(String::from("leaks"));
+//! ```
+//!
+//! ```compile_fail,E0502
+//! // The previous frame cannot be borrowed across a swap either.
+//! let mut frames = engine::arena::FrameArenas::new();
+//! let x = frames.current().alloc(1u32);
+//! frames.swap();
+//! assert_eq!(*x, 1);
+//! ```
+
+use std::alloc::{self, Layout};
+use std::cell::{Cell, RefCell};
+use std::marker::PhantomData;
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Alignment of every chunk's start; larger alignments are reached by padding.
+const CHUNK_ALIGN: usize = 16;
+/// Size of the first chunk when none is requested.
+const DEFAULT_FIRST_CHUNK: usize = 4096;
+
+/// One block of memory from the global allocator.
+struct Chunk {
+    ptr: NonNull<u8>,
+    capacity: usize,
+}
+
+impl Chunk {
+    fn new(capacity: usize) -> Chunk {
+        let layout = Self::layout(capacity);
+        // SAFETY: `layout` has a non-zero size (capacity >= CHUNK_ALIGN by construction).
+        let raw = unsafe { alloc::alloc(layout) };
+        let ptr = NonNull::new(raw).unwrap_or_else(|| alloc::handle_alloc_error(layout));
+        Chunk { ptr, capacity }
+    }
+
+    fn layout(capacity: usize) -> Layout {
+        Layout::from_size_align(capacity.max(CHUNK_ALIGN), CHUNK_ALIGN)
+            .expect("arena chunk larger than isize::MAX")
+    }
+}
+
+impl Drop for Chunk {
+    fn drop(&mut self) {
+        // SAFETY: `ptr` came from `alloc::alloc` with exactly this layout and is freed once.
+        unsafe { alloc::dealloc(self.ptr.as_ptr(), Self::layout(self.capacity)) }
+    }
+}
+
+/// Memory use of an arena, in bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ArenaStats {
+    /// Bytes handed out since the last reset (including alignment padding).
+    pub used: usize,
+    /// Bytes held from the global allocator.
+    pub capacity: usize,
+    /// The largest `used` seen at any reset or stats call.
+    pub high_water: usize,
+}
+
+/// A bump arena: O(1) allocation, O(1) reset, grows by chunks and never runs out.
+///
+/// ```
+/// use engine::arena::Arena;
+/// let mut arena = Arena::new();
+/// let xs = arena.alloc_slice_copy(&[1.0f32, 2.0, 3.0]);
+/// xs[0] = 10.0;
+/// assert_eq!(xs, &[10.0, 2.0, 3.0]);
+/// arena.reset(); // xs can no longer be used; the memory is reused
+/// ```
+pub struct Arena {
+    /// Chunks that filled up before the current one; freed on reset.
+    full: RefCell<Vec<Chunk>>,
+    /// Where allocations go now. `None` only before the first allocation.
+    current: RefCell<Option<Chunk>>,
+    /// Base pointer and capacity of `current`, cached so the fast path avoids the RefCell.
+    base: Cell<Option<NonNull<u8>>>,
+    capacity: Cell<usize>,
+    /// Bytes used in the current chunk.
+    cursor: Cell<usize>,
+    /// Bytes used in `full` chunks.
+    full_used: Cell<usize>,
+    high_water: Cell<usize>,
+    first_chunk: usize,
+}
+
+// SAFETY: the arena exclusively owns its chunks; moving it to another thread moves that
+// ownership. It is not `Sync` (the `Cell`s), so two threads never bump it at once.
+unsafe impl Send for Arena {}
+
+impl Default for Arena {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Arena {
+    /// An empty arena; the first allocation takes a small chunk.
+    pub fn new() -> Arena {
+        Self::with_capacity(DEFAULT_FIRST_CHUNK)
+    }
+
+    /// An arena whose first chunk holds at least `bytes`.
+    pub fn with_capacity(bytes: usize) -> Arena {
+        Arena {
+            full: RefCell::new(Vec::new()),
+            current: RefCell::new(None),
+            base: Cell::new(None),
+            capacity: Cell::new(0),
+            cursor: Cell::new(0),
+            full_used: Cell::new(0),
+            high_water: Cell::new(0),
+            first_chunk: bytes.max(CHUNK_ALIGN),
+        }
+    }
+
+    /// Moves `value` into the arena and returns a mutable reference to it.
+    ///
+    /// `T` must not need `Drop` (checked at compile time): the arena frees memory in bulk
+    /// and never runs destructors.
+    #[inline]
+    pub fn alloc<T>(&self, value: T) -> &mut T {
+        const {
+            assert!(
+                !std::mem::needs_drop::<T>(),
+                "arena values must not need Drop"
+            )
+        };
+        let ptr = self.alloc_layout(Layout::new::<T>()).cast::<T>();
+        // SAFETY: `ptr` is aligned for `T`, valid for `size_of::<T>()` bytes, unaliased
+        // (fresh bump space) and lives as long as `&self` (chunks never move).
+        unsafe {
+            ptr.as_ptr().write(value);
+            &mut *ptr.as_ptr()
+        }
+    }
+
+    /// Copies `src` into the arena.
+    #[inline]
+    pub fn alloc_slice_copy<T: Copy>(&self, src: &[T]) -> &mut [T] {
+        let ptr = self.alloc_array::<T>(src.len());
+        // SAFETY: `ptr` is aligned and valid for `src.len()` fresh `T`s; `src` cannot overlap
+        // fresh bump space. Afterwards every element is initialised.
+        unsafe {
+            std::ptr::copy_nonoverlapping(src.as_ptr(), ptr.as_ptr(), src.len());
+            std::slice::from_raw_parts_mut(ptr.as_ptr(), src.len())
+        }
+    }
+
+    /// Allocates `len` values, the `i`th being `f(i)`.
+    #[inline]
+    pub fn alloc_slice_fill_with<T>(&self, len: usize, mut f: impl FnMut(usize) -> T) -> &mut [T] {
+        const {
+            assert!(
+                !std::mem::needs_drop::<T>(),
+                "arena values must not need Drop"
+            )
+        };
+        let ptr = self.alloc_array::<T>(len);
+        for i in 0..len {
+            // SAFETY: `i < len` and the space is valid for `len` `T`s. If `f` panics, the
+            // written prefix is simply abandoned: `T` has no destructor to skip.
+            unsafe { ptr.as_ptr().add(i).write(f(i)) };
+        }
+        // SAFETY: all `len` elements were initialised above.
+        unsafe { std::slice::from_raw_parts_mut(ptr.as_ptr(), len) }
+    }
+
+    /// Copies a string into the arena.
+    pub fn alloc_str(&self, src: &str) -> &mut str {
+        let bytes = self.alloc_slice_copy(src.as_bytes());
+        // SAFETY: the bytes are a copy of a valid `str`.
+        unsafe { std::str::from_utf8_unchecked_mut(bytes) }
+    }
+
+    /// Rewinds the arena so its memory can be reused. Keeps the largest (current) chunk and
+    /// frees the others, so a workload that repeats stops asking the global allocator.
+    pub fn reset(&mut self) {
+        self.note_high_water();
+        self.full.get_mut().clear();
+        self.full_used.set(0);
+        self.cursor.set(0);
+    }
+
+    /// Bytes used, held, and the high-water mark.
+    pub fn stats(&self) -> ArenaStats {
+        self.note_high_water();
+        let full_capacity: usize = self.full.borrow().iter().map(|c| c.capacity).sum();
+        ArenaStats {
+            used: self.used(),
+            capacity: full_capacity + self.capacity.get(),
+            high_water: self.high_water.get(),
+        }
+    }
+
+    fn used(&self) -> usize {
+        self.full_used.get() + self.cursor.get()
+    }
+
+    fn note_high_water(&self) {
+        self.high_water.set(self.high_water.get().max(self.used()));
+    }
+
+    fn alloc_array<T>(&self, len: usize) -> NonNull<T> {
+        let layout = Layout::array::<T>(len).expect("arena slice larger than isize::MAX");
+        self.alloc_layout(layout).cast()
+    }
+
+    /// Returns space for `layout`: aligned, unaliased, valid until the next reset.
+    #[inline]
+    fn alloc_layout(&self, layout: Layout) -> NonNull<u8> {
+        if let Some(ptr) = self.try_bump(layout) {
+            return ptr;
+        }
+        self.grow(layout);
+        self.try_bump(layout)
+            .expect("a fresh chunk is sized to fit the request")
+    }
+
+    #[inline]
+    fn try_bump(&self, layout: Layout) -> Option<NonNull<u8>> {
+        let base = self.base.get()?;
+        let cursor = self.cursor.get();
+        let addr = base.as_ptr().addr().checked_add(cursor)?;
+        let padding = addr.wrapping_neg() & (layout.align() - 1);
+        let start = cursor.checked_add(padding)?;
+        let end = start.checked_add(layout.size())?;
+        if end > self.capacity.get() {
+            return None;
+        }
+        self.cursor.set(end);
+        // SAFETY: `start <= end <= capacity`, so the pointer stays inside the chunk (or one
+        // past its end for a zero-sized request), derived from the chunk's own pointer.
+        Some(unsafe { base.add(start) })
+    }
+
+    /// Starts a new chunk big enough for `layout`: at least twice the last one.
+    #[cold]
+    fn grow(&self, layout: Layout) {
+        let needed = layout.size() + layout.align();
+        let capacity = (self.capacity.get() * 2).max(self.first_chunk).max(needed);
+        let chunk = Chunk::new(capacity);
+        self.base.set(Some(chunk.ptr));
+        self.capacity.set(chunk.capacity);
+        if let Some(old) = self.current.borrow_mut().replace(chunk) {
+            self.full_used.set(self.full_used.get() + self.cursor.get());
+            self.full.borrow_mut().push(old);
+        }
+        self.cursor.set(0);
+    }
+}
+
+/// Two arenas used in turn, one per frame: the current frame allocates while the previous
+/// frame's data stays readable. [`FrameArenas::swap`] resets the older one and makes it
+/// current.
+///
+/// Data meant to outlive a frame boundary is kept as a [`FrameSlice`] handle, which resolves
+/// through [`FrameArenas::get`] only while its frame is the current or the previous one.
+///
+/// ```
+/// use engine::arena::FrameArenas;
+/// let mut frames = FrameArenas::new();
+/// let positions = frames.stash(&[1.0f32, 2.0]);
+/// frames.swap();
+/// assert_eq!(frames.get(&positions), Some(&[1.0, 2.0][..])); // last frame's data
+/// frames.swap();
+/// assert_eq!(frames.get(&positions), None); // its arena has been reset
+/// ```
+pub struct FrameArenas {
+    arenas: [Arena; 2],
+    /// Unique per instance, so a handle from one `FrameArenas` never resolves in another.
+    id: u64,
+    /// Counts swaps; the current arena is `arenas[frame % 2]`.
+    frame: u64,
+}
+
+/// A slice stashed in a frame arena, readable while its frame is current or previous.
+pub struct FrameSlice<T> {
+    ptr: NonNull<T>,
+    len: usize,
+    frame: u64,
+    owner: u64,
+    _owns: PhantomData<T>,
+}
+
+// Manual impls: a derive would add a needless `T: Clone` bound.
+impl<T> Clone for FrameSlice<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for FrameSlice<T> {}
+
+// SAFETY: a `FrameSlice` is only dereferenced through `FrameArenas::get(&self)`, which
+// yields `&[T]`; sending the handle is like sending a `&[T]`, so require `T: Sync`.
+unsafe impl<T: Sync> Send for FrameSlice<T> {}
+// SAFETY: as above, sharing the handle gives at most shared access to `T`.
+unsafe impl<T: Sync> Sync for FrameSlice<T> {}
+
+impl<T> FrameSlice<T> {
+    /// The number of elements.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the slice is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The frame number it was stashed in.
+    pub fn frame(&self) -> u64 {
+        self.frame
+    }
+}
+
+impl Default for FrameArenas {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl FrameArenas {
+    /// Two empty arenas.
+    pub fn new() -> FrameArenas {
+        static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+        FrameArenas {
+            arenas: Default::default(),
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            frame: 0,
+        }
+    }
+
+    /// The number of swaps so far.
+    pub fn frame(&self) -> u64 {
+        self.frame
+    }
+
+    /// The arena of the current frame.
+    pub fn current(&self) -> &Arena {
+        &self.arenas[(self.frame % 2) as usize]
+    }
+
+    /// The arena of the previous frame (read-only use: its data is still intact).
+    pub fn previous(&self) -> &Arena {
+        &self.arenas[((self.frame + 1) % 2) as usize]
+    }
+
+    /// Ends the frame: the previous frame's arena is reset and becomes current.
+    pub fn swap(&mut self) {
+        self.frame += 1;
+        self.arenas[(self.frame % 2) as usize].reset();
+    }
+
+    /// Copies `src` into the current frame and returns a handle that outlives the borrow.
+    pub fn stash<T: Copy>(&self, src: &[T]) -> FrameSlice<T> {
+        let slice = self.current().alloc_slice_copy(src);
+        FrameSlice {
+            ptr: NonNull::from(&mut *slice).cast(),
+            len: slice.len(),
+            frame: self.frame,
+            owner: self.id,
+            _owns: PhantomData,
+        }
+    }
+
+    /// The stashed slice, if its frame is the current or the previous one.
+    pub fn get<T>(&self, slice: &FrameSlice<T>) -> Option<&[T]> {
+        let age = self.frame.checked_sub(slice.frame)?;
+        if age > 1 || slice.owner != self.id {
+            return None;
+        }
+        // SAFETY: the slice was written by this instance (`owner` matches) in the arena of
+        // frame `slice.frame`. That arena is
+        // reset only by the swap that makes frame `slice.frame + 2` current; `age <= 1` so
+        // that has not happened, and `stash` initialised all `len` elements. Only shared
+        // access is given out, and `swap` (the only mutation) needs `&mut self`.
+        Some(unsafe { std::slice::from_raw_parts(slice.ptr.as_ptr(), slice.len) })
+    }
+
+    /// Stats of both arenas: used and capacity summed, high-water of the larger.
+    pub fn stats(&self) -> ArenaStats {
+        let [a, b] = [self.arenas[0].stats(), self.arenas[1].stats()];
+        ArenaStats {
+            used: a.used + b.used,
+            capacity: a.capacity + b.capacity,
+            high_water: a.high_water.max(b.high_water),
+        }
+    }
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Arena> = RefCell::new(Arena::new());
+}
+
+/// Runs `f` with this thread's scratch arena, reset first. Usable inside rayon workers:
+/// each thread has its own arena, which keeps its chunk between calls, so steady use does
+/// not allocate. A nested call gets a temporary arena instead of the busy one.
+///
+/// ```
+/// use rayon::prelude::*;
+/// let sums: Vec<u32> = (0..4u32).into_par_iter().map(|i| {
+///     engine::arena::with_thread_scratch(|scratch| {
+///         let tmp = scratch.alloc_slice_fill_with(100, |j| i + j as u32);
+///         tmp.iter().sum()
+///     })
+/// }).collect();
+/// assert_eq!(sums[1], (0..100).map(|j| 1 + j).sum::<u32>());
+/// ```
+pub fn with_thread_scratch<R>(f: impl FnOnce(&Arena) -> R) -> R {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut arena) => {
+            arena.reset();
+            f(&arena)
+        }
+        Err(_) => f(&Arena::new()),
+    })
+}
+
+/// High-water stats of this thread's scratch arena.
+pub fn thread_scratch_stats() -> ArenaStats {
+    SCRATCH.with(|cell| cell.try_borrow().map(|a| a.stats()).unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[repr(align(64))]
+    #[derive(Clone, Copy, Debug, PartialEq)]
+    struct Line([u8; 64]);
+
+    #[repr(align(4096))]
+    #[derive(Clone, Copy)]
+    struct Page(u8);
+
+    #[test]
+    fn every_allocation_is_aligned() {
+        let arena = Arena::with_capacity(100);
+        for i in 0..200u8 {
+            let _odd = arena.alloc(i); // misalign the cursor
+            let line = arena.alloc(Line([i; 64]));
+            assert_eq!(line as *const Line as usize % 64, 0);
+            assert_eq!(line.0[63], i);
+            let lines = arena.alloc_slice_copy(&[Line([1; 64]); 3]);
+            assert_eq!(lines.as_ptr() as usize % 64, 0);
+        }
+        let page = arena.alloc(Page(7));
+        assert_eq!(page as *const Page as usize % 4096, 0);
+        assert_eq!(page.0, 7);
+    }
+
+    #[test]
+    fn allocations_do_not_overlap_and_keep_values() {
+        let arena = Arena::with_capacity(64);
+        let refs: Vec<&mut u64> = (0..1000).map(|i| arena.alloc(i)).collect();
+        for (i, r) in refs.iter().enumerate() {
+            assert_eq!(**r, i as u64);
+        }
+    }
+
+    #[test]
+    fn grows_past_any_first_chunk_without_panicking() {
+        let arena = Arena::with_capacity(16);
+        let big = arena.alloc_slice_fill_with(100_000, |i| i as u32);
+        assert_eq!(big[99_999], 99_999);
+        assert!(arena.stats().capacity >= 400_000);
+    }
+
+    #[test]
+    fn strings_and_zero_sized_values() {
+        let arena = Arena::new();
+        let s = arena.alloc_str("héllo");
+        s.make_ascii_uppercase();
+        assert_eq!(s, "HéLLO");
+        let empty: &mut [u64] = arena.alloc_slice_copy(&[]);
+        assert!(empty.is_empty());
+        let unit = arena.alloc(());
+        assert_eq!(*unit, ());
+    }
+
+    #[test]
+    fn reset_keeps_the_largest_chunk_so_steady_use_stops_growing() {
+        let mut arena = Arena::with_capacity(64);
+        let mut capacities = Vec::new();
+        for _ in 0..6 {
+            for i in 0..500u64 {
+                arena.alloc(i);
+            }
+            capacities.push(arena.stats().capacity);
+            arena.reset();
+            assert_eq!(arena.stats().used, 0);
+        }
+        // After the first frame or two the arena has one chunk that fits the frame.
+        assert_eq!(capacities[3], capacities[5], "{capacities:?}");
+        assert!(arena.stats().high_water >= 500 * 8);
+    }
+
+    #[test]
+    fn previous_frame_is_readable_until_the_next_swap() {
+        let mut frames = FrameArenas::new();
+        let a = frames.stash(&[Line([1; 64])]);
+        frames.swap();
+        let b = frames.stash(&[2u32, 3]);
+        assert_eq!(frames.get(&a).unwrap()[0], Line([1; 64]));
+        assert_eq!(frames.get(&b), Some(&[2, 3][..]));
+        frames.swap();
+        assert!(frames.get(&a).is_none());
+        assert_eq!(frames.get(&b), Some(&[2, 3][..]));
+        frames.swap();
+        assert!(frames.get(&b).is_none());
+        let other = FrameArenas::new();
+        let c = other.stash(&[9u8]);
+        assert!(
+            frames.get(&c).is_none(),
+            "a handle only resolves in its own arenas"
+        );
+    }
+
+    #[test]
+    fn thread_scratch_works_in_parallel_and_nested() {
+        use rayon::prelude::*;
+        let n = if cfg!(miri) { 4 } else { 64 };
+        let totals: Vec<u64> = (0..n)
+            .into_par_iter()
+            .map(|i: u64| {
+                with_thread_scratch(|outer| {
+                    let xs = outer.alloc_slice_fill_with(256, |j| i * j as u64);
+                    let inner = with_thread_scratch(|inner| *inner.alloc(5u64));
+                    xs.iter().sum::<u64>() + inner
+                })
+            })
+            .collect();
+        for (i, t) in totals.iter().enumerate() {
+            assert_eq!(*t, i as u64 * (0..256).sum::<u64>() + 5);
+        }
+        with_thread_scratch(|a| a.alloc_slice_copy(&[1u8; 100]).len());
+        assert!(thread_scratch_stats().used >= 100);
+    }
+}

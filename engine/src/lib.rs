@@ -1,0 +1,17 @@
+//! A particle engine whose memory and concurrency strategies are switchable and measurable.
+//!
+//! Each module holds one pattern, with its invariants written at the top:
+//! - [`entity`]: generational handles that never alias;
+//! - [`arena`]: bump arenas, double-buffered per frame, and per-thread scratch;
+//! - [`storage`]: one bundle stored as SoA or AoS behind one API ([`bundle!`]);
+//! - [`counters`]: per-thread tallies, cache-padded or deliberately packed;
+//! - [`sync`]: interchangeable lock strategies for data shared by worker threads;
+//! - [`parallel`]: splitting rows across rayon workers, serially when small.
+
+pub mod arena;
+pub mod counters;
+pub mod entity;
+pub mod parallel;
+pub mod particle;
+pub mod storage;
+pub mod sync;

@@ -1,0 +1,41 @@
+//! The engine's particle bundle, declared with [`bundle!`](crate::bundle).
+
+use glam::Vec2;
+
+// So users write `engine::particle::Mut` rather than `engine::particle::particle::Mut`.
+pub use self::particle::{Columns, ColumnsMut, ColumnsRef, Mut, Ref};
+
+crate::bundle! {
+    /// One particle: 40 bytes as an AoS row, seven columns as SoA.
+    pub mod particle: Particle {
+        /// Position in world units.
+        pub position: Vec2,
+        /// Velocity in world units per second.
+        pub velocity: Vec2,
+        /// RGBA colour.
+        pub color: [u8; 4],
+        /// Seconds since spawn.
+        pub age: f32,
+        /// Seconds it lives.
+        pub lifetime: f32,
+        /// Mass (scales forces).
+        pub mass: f32,
+    }
+}
+
+impl Particle {
+    /// A white, unit-mass particle that lives forever.
+    pub fn at(entity: crate::entity::Entity, position: Vec2, velocity: Vec2) -> Particle {
+        Particle {
+            entity,
+            position,
+            velocity,
+            color: [255; 4],
+            age: 0.0,
+            lifetime: f32::INFINITY,
+            mass: 1.0,
+        }
+    }
+}
+
+const _: () = assert!(size_of::<Particle>() == 40);

@@ -1,0 +1,377 @@
+//! Lock strategies for data that parallel systems share, behind one interface.
+//!
+//! - [`EventSink`]: many workers push events (deaths, spawn requests, collisions); after
+//!   the step they are drained, merged and sorted.
+//! - [`SharedParams`]: read-mostly parameters (gravity, attractor) that workers read and the
+//!   main thread occasionally writes.
+//!
+//! The four [`LockStrategy`] variants differ only in cost: `Mutex` and `RwLock` take one
+//! global lock per push; `LockFree` pushes into a crossbeam `ArrayQueue`; `Sharded` gives
+//! each worker its own cache-padded buffer, locked once per chunk (uncontended) and merged at
+//! the end of the step.
+//!
+//! # Invariants
+//! - No event is lost: a full lock-free queue or a busy shard spills into an overflow buffer.
+//! - [`EventSink::drain_sorted`] returns the same sorted events whatever the strategy, the
+//!   thread count or the interleaving.
+//! - Buffers keep their capacity between steps: in steady state nothing is allocated.
+
+use crossbeam_queue::ArrayQueue;
+use crossbeam_utils::CachePadded;
+use crossbeam_utils::atomic::AtomicCell;
+use std::fmt;
+use std::str::FromStr;
+use std::sync::{Mutex, MutexGuard, PoisonError, RwLock, TryLockError};
+
+/// How workers share an [`EventSink`] or [`SharedParams`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum LockStrategy {
+    /// One `std::sync::Mutex` around the shared data.
+    Mutex,
+    /// One `std::sync::RwLock`: readers share, writers exclude.
+    RwLock,
+    /// crossbeam's lock-free `ArrayQueue` / `AtomicCell`.
+    LockFree,
+    /// A cache-padded buffer per worker thread, merged after the step.
+    #[default]
+    Sharded,
+}
+
+impl LockStrategy {
+    /// All strategies, in the order `K` cycles through them.
+    pub const ALL: [LockStrategy; 4] = [
+        LockStrategy::Mutex,
+        LockStrategy::RwLock,
+        LockStrategy::LockFree,
+        LockStrategy::Sharded,
+    ];
+
+    /// The next strategy in [`LockStrategy::ALL`], wrapping around.
+    pub fn next(self) -> LockStrategy {
+        let i = Self::ALL.iter().position(|s| *s == self).unwrap_or(0);
+        Self::ALL[(i + 1) % Self::ALL.len()]
+    }
+
+    /// The lower-case name used on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            LockStrategy::Mutex => "mutex",
+            LockStrategy::RwLock => "rwlock",
+            LockStrategy::LockFree => "lockfree",
+            LockStrategy::Sharded => "sharded",
+        }
+    }
+}
+
+impl fmt::Display for LockStrategy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for LockStrategy {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        LockStrategy::ALL
+            .into_iter()
+            .find(|l| l.name() == s)
+            .ok_or_else(|| {
+                format!("unknown lock strategy '{s}' (expected mutex, rwlock, lockfree or sharded)")
+            })
+    }
+}
+
+/// Locks, ignoring poisoning: the guarded data are plain buffers that a panic cannot leave
+/// half-updated in a way that matters (a push either happened or not).
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The worker slot of the calling thread: rayon's index, or 0 outside a pool.
+fn thread_slot(slots: usize) -> usize {
+    rayon::current_thread_index().unwrap_or(0) % slots
+}
+
+enum Sink<E> {
+    Mutex(Mutex<Vec<E>>),
+    RwLock(RwLock<Vec<E>>),
+    LockFree(ArrayQueue<E>),
+    Sharded(Box<[CachePadded<Mutex<Vec<E>>>]>),
+}
+
+/// Events pushed by many workers, drained in sorted order.
+///
+/// ```
+/// use engine::sync::{EventSink, LockStrategy};
+/// use rayon::prelude::*;
+/// let mut out = Vec::new();
+/// for strategy in LockStrategy::ALL {
+///     let mut sink = EventSink::new(strategy, 2);
+///     (0..100u32).into_par_iter().for_each(|i| sink.writer().push(99 - i));
+///     sink.drain_sorted(&mut out);
+///     assert_eq!(out, (0..100).collect::<Vec<_>>());
+/// }
+/// ```
+pub struct EventSink<E> {
+    sink: Sink<E>,
+    /// Events that did not fit the queue, or whose shard was busy.
+    overflow: Mutex<Vec<E>>,
+}
+
+impl<E: Copy + Ord + Send> EventSink<E> {
+    /// A sink for a pool of `threads` workers.
+    pub fn new(strategy: LockStrategy, threads: usize) -> EventSink<E> {
+        let sink = match strategy {
+            LockStrategy::Mutex => Sink::Mutex(Mutex::default()),
+            LockStrategy::RwLock => Sink::RwLock(RwLock::default()),
+            LockStrategy::LockFree => Sink::LockFree(ArrayQueue::new(1024)),
+            LockStrategy::Sharded => Sink::Sharded(
+                (0..threads.max(1))
+                    .map(|_| CachePadded::new(Mutex::default()))
+                    .collect(),
+            ),
+        };
+        EventSink {
+            sink,
+            overflow: Mutex::default(),
+        }
+    }
+
+    /// The strategy in use.
+    pub fn strategy(&self) -> LockStrategy {
+        match self.sink {
+            Sink::Mutex(_) => LockStrategy::Mutex,
+            Sink::RwLock(_) => LockStrategy::RwLock,
+            Sink::LockFree(_) => LockStrategy::LockFree,
+            Sink::Sharded(_) => LockStrategy::Sharded,
+        }
+    }
+
+    /// Prepares for up to `events` pushes in the coming step. Only the lock-free queue has a
+    /// fixed capacity; it is regrown here (between steps) so pushes rarely spill.
+    pub fn reserve(&mut self, events: usize) {
+        if let Sink::LockFree(queue) = &self.sink {
+            if queue.capacity() < events {
+                debug_assert!(queue.is_empty(), "reserve between steps, after draining");
+                self.sink = Sink::LockFree(ArrayQueue::new(events.next_power_of_two()));
+            }
+        }
+    }
+
+    /// A writer for the calling thread. Take one per chunk of work and push through it:
+    /// for `Sharded` it holds the thread's own buffer for its whole life.
+    pub fn writer(&self) -> SinkWriter<'_, E> {
+        let target = match &self.sink {
+            Sink::Sharded(shards) => match shards[thread_slot(shards.len())].try_lock() {
+                Ok(guard) => Target::Shard(guard),
+                Err(TryLockError::Poisoned(p)) => Target::Shard(p.into_inner()),
+                // Held by this thread further up the stack (nested work): spill instead.
+                Err(TryLockError::WouldBlock) => Target::Overflow,
+            },
+            _ => Target::Shared,
+        };
+        SinkWriter { sink: self, target }
+    }
+
+    /// Moves every event into `out` (cleared first), sorted, and empties the sink. Buffers
+    /// keep their capacity.
+    pub fn drain_sorted(&mut self, out: &mut Vec<E>) {
+        out.clear();
+        match &mut self.sink {
+            Sink::Mutex(m) => out.append(m.get_mut().unwrap_or_else(PoisonError::into_inner)),
+            Sink::RwLock(r) => out.append(r.get_mut().unwrap_or_else(PoisonError::into_inner)),
+            Sink::LockFree(q) => out.extend(std::iter::from_fn(|| q.pop())),
+            Sink::Sharded(shards) => shards.iter_mut().for_each(|s| {
+                out.append(s.get_mut().unwrap_or_else(PoisonError::into_inner));
+            }),
+        }
+        out.append(
+            self.overflow
+                .get_mut()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+        out.sort_unstable();
+    }
+}
+
+enum Target<'a, E> {
+    Shared,
+    Shard(MutexGuard<'a, Vec<E>>),
+    Overflow,
+}
+
+/// Pushes events into an [`EventSink`]; see [`EventSink::writer`].
+pub struct SinkWriter<'a, E> {
+    sink: &'a EventSink<E>,
+    target: Target<'a, E>,
+}
+
+impl<E: Copy + Ord + Send> SinkWriter<'_, E> {
+    /// Records one event.
+    #[inline]
+    pub fn push(&mut self, event: E) {
+        match (&mut self.target, &self.sink.sink) {
+            (Target::Shard(buffer), _) => buffer.push(event),
+            (Target::Overflow, _) => lock(&self.sink.overflow).push(event),
+            (Target::Shared, Sink::Mutex(m)) => lock(m).push(event),
+            (Target::Shared, Sink::RwLock(r)) => r
+                .write()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(event),
+            (Target::Shared, Sink::LockFree(q)) => {
+                if let Err(event) = q.push(event) {
+                    lock(&self.sink.overflow).push(event);
+                }
+            }
+            (Target::Shared, Sink::Sharded(_)) => unreachable!("sharded writers hold a shard"),
+        }
+    }
+}
+
+enum Params<T> {
+    Mutex(Mutex<T>),
+    RwLock(RwLock<T>),
+    LockFree(AtomicCell<T>),
+    Sharded(Box<[CachePadded<RwLock<T>>]>),
+}
+
+/// Read-mostly parameters shared by workers, guarded by a [`LockStrategy`].
+///
+/// `LockFree` uses crossbeam's `AtomicCell`: truly lock-free for values of up to 8 bytes;
+/// larger values use its sequence locks, where readers never block each other.
+/// `Sharded` keeps one cache-padded copy per worker: reads touch only the reader's own
+/// line; a write updates every copy.
+///
+/// ```
+/// use engine::sync::{LockStrategy, SharedParams};
+/// let params = SharedParams::new(LockStrategy::Sharded, 2, [0.0f32, -9.8]);
+/// params.write([0.0, -1.6]);
+/// assert_eq!(params.read(), [0.0, -1.6]);
+/// ```
+pub struct SharedParams<T> {
+    params: Params<T>,
+}
+
+impl<T: Copy + Send + Sync> SharedParams<T> {
+    /// Parameters for a pool of `threads` workers, starting at `value`.
+    pub fn new(strategy: LockStrategy, threads: usize, value: T) -> SharedParams<T> {
+        let params = match strategy {
+            LockStrategy::Mutex => Params::Mutex(Mutex::new(value)),
+            LockStrategy::RwLock => Params::RwLock(RwLock::new(value)),
+            LockStrategy::LockFree => Params::LockFree(AtomicCell::new(value)),
+            LockStrategy::Sharded => Params::Sharded(
+                (0..threads.max(1))
+                    .map(|_| CachePadded::new(RwLock::new(value)))
+                    .collect(),
+            ),
+        };
+        SharedParams { params }
+    }
+
+    /// The current value.
+    #[inline]
+    pub fn read(&self) -> T {
+        match &self.params {
+            Params::Mutex(m) => *lock(m),
+            Params::RwLock(r) => *r.read().unwrap_or_else(PoisonError::into_inner),
+            Params::LockFree(c) => c.load(),
+            Params::Sharded(s) => *s[thread_slot(s.len())]
+                .read()
+                .unwrap_or_else(PoisonError::into_inner),
+        }
+    }
+
+    /// Replaces the value for every reader.
+    pub fn write(&self, value: T) {
+        match &self.params {
+            Params::Mutex(m) => *lock(m) = value,
+            Params::RwLock(r) => *r.write().unwrap_or_else(PoisonError::into_inner) = value,
+            Params::LockFree(c) => c.store(value),
+            Params::Sharded(s) => s.iter().for_each(|copy| {
+                *copy.write().unwrap_or_else(PoisonError::into_inner) = value;
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rayon::prelude::*;
+
+    fn pool(threads: usize) -> rayon::ThreadPool {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn every_strategy_gives_the_same_sorted_events_at_any_thread_count() {
+        let n: u64 = if cfg!(miri) { 64 } else { 20_000 };
+        let expected: Vec<u64> = (0..n).map(|i| i * 7 % n).collect::<Vec<_>>();
+        let mut expected_sorted = expected.clone();
+        expected_sorted.sort();
+        let mut out = Vec::new();
+        for threads in [1, 2, 3] {
+            for strategy in LockStrategy::ALL {
+                let mut sink = EventSink::new(strategy, threads);
+                // Small reserve on purpose: the lock-free queue must spill, not drop.
+                sink.reserve(16);
+                pool(threads).install(|| {
+                    expected.par_chunks(5).for_each(|chunk| {
+                        let mut w = sink.writer();
+                        chunk.iter().for_each(|e| w.push(*e));
+                    })
+                });
+                sink.drain_sorted(&mut out);
+                assert_eq!(out, expected_sorted, "{strategy} with {threads} threads");
+                sink.drain_sorted(&mut out);
+                assert!(out.is_empty(), "drain empties the sink");
+            }
+        }
+    }
+
+    #[test]
+    fn nested_writers_on_one_thread_spill_instead_of_deadlocking() {
+        let mut sink = EventSink::new(LockStrategy::Sharded, 1);
+        {
+            let mut outer = sink.writer();
+            outer.push(2u8);
+            let mut inner = sink.writer();
+            inner.push(1);
+        }
+        let mut out = Vec::new();
+        sink.drain_sorted(&mut out);
+        assert_eq!(out, [1, 2]);
+    }
+
+    #[test]
+    fn params_read_what_was_written_from_every_thread() {
+        for strategy in LockStrategy::ALL {
+            let params = SharedParams::new(strategy, 2, (1.0f32, 2.0f32, 3u32));
+            params.write((4.0, 5.0, 6));
+            let seen: Vec<_> = pool(2).install(|| {
+                (0..if cfg!(miri) { 8 } else { 1000 })
+                    .into_par_iter()
+                    .map(|_| params.read())
+                    .collect()
+            });
+            assert!(seen.iter().all(|v| *v == (4.0, 5.0, 6)), "{strategy}");
+        }
+    }
+
+    #[test]
+    fn names_round_trip_and_cycle() {
+        for s in LockStrategy::ALL {
+            assert_eq!(s.name().parse::<LockStrategy>(), Ok(s));
+        }
+        assert_eq!(LockStrategy::Sharded.next(), LockStrategy::Mutex);
+        assert!(
+            "spin"
+                .parse::<LockStrategy>()
+                .unwrap_err()
+                .contains("mutex, rwlock")
+        );
+    }
+}
