@@ -7,11 +7,21 @@
 //! - [`counters`]: per-thread tallies, cache-padded or deliberately packed;
 //! - [`sync`]: interchangeable lock strategies for data shared by worker threads;
 //! - [`parallel`]: splitting rows across rayon workers, serially when small.
+//!
+//! On top of them, the simulation: [`scene`] (TOML scenes, validated), [`emitter`],
+//! [`grid`] (neighbour queries), [`systems`], [`timer`], [`timestep`] and [`world`].
 
 pub mod arena;
 pub mod counters;
+pub mod emitter;
 pub mod entity;
+pub mod grid;
 pub mod parallel;
 pub mod particle;
+pub mod scene;
 pub mod storage;
 pub mod sync;
+pub mod systems;
+pub mod timer;
+pub mod timestep;
+pub mod world;

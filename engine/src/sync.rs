@@ -95,7 +95,7 @@ fn thread_slot(slots: usize) -> usize {
 enum Sink<E> {
     Mutex(Mutex<Vec<E>>),
     RwLock(RwLock<Vec<E>>),
-    LockFree(ArrayQueue<E>),
+    LockFree(Box<ArrayQueue<E>>),
     Sharded(Box<[CachePadded<Mutex<Vec<E>>>]>),
 }
 
@@ -124,7 +124,7 @@ impl<E: Copy + Ord + Send> EventSink<E> {
         let sink = match strategy {
             LockStrategy::Mutex => Sink::Mutex(Mutex::default()),
             LockStrategy::RwLock => Sink::RwLock(RwLock::default()),
-            LockStrategy::LockFree => Sink::LockFree(ArrayQueue::new(1024)),
+            LockStrategy::LockFree => Sink::LockFree(Box::new(ArrayQueue::new(1024))),
             LockStrategy::Sharded => Sink::Sharded(
                 (0..threads.max(1))
                     .map(|_| CachePadded::new(Mutex::default()))
@@ -150,11 +150,11 @@ impl<E: Copy + Ord + Send> EventSink<E> {
     /// Prepares for up to `events` pushes in the coming step. Only the lock-free queue has a
     /// fixed capacity; it is regrown here (between steps) so pushes rarely spill.
     pub fn reserve(&mut self, events: usize) {
-        if let Sink::LockFree(queue) = &self.sink {
-            if queue.capacity() < events {
-                debug_assert!(queue.is_empty(), "reserve between steps, after draining");
-                self.sink = Sink::LockFree(ArrayQueue::new(events.next_power_of_two()));
-            }
+        if let Sink::LockFree(queue) = &self.sink
+            && queue.capacity() < events
+        {
+            debug_assert!(queue.is_empty(), "reserve between steps, after draining");
+            self.sink = Sink::LockFree(Box::new(ArrayQueue::new(events.next_power_of_two())));
         }
     }
 

@@ -106,6 +106,10 @@ pub trait DenseRows<B: Bundle>: Default + Send + Sync {
         Self: 'a;
     /// The number of rows.
     fn len(&self) -> usize;
+    /// Whether there are no rows.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
     /// How many rows fit before reallocating.
     fn capacity(&self) -> usize;
     /// Heap bytes reserved.
