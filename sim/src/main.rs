@@ -1,1 +1,30 @@
-fn main() {}
+//! `sim`: opens the window by default; `run`, `bench` and `snapshot` work headless.
+
+use clap::Parser;
+use sim::cli::{Cli, Command};
+use sim::{Failure, app, bench, headless, snapshot};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // --help and --version print and exit 0; bad flags exit 2.
+            let _ = e.print();
+            return ExitCode::from(e.exit_code() as u8);
+        }
+    };
+    let result: Result<(), Failure> = match &cli.command {
+        Some(Command::Run(args)) => headless::run(args),
+        Some(Command::Bench(args)) => bench::run(args),
+        Some(Command::Snapshot(args)) => snapshot::run(args),
+        None => app::run(&cli.window),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("sim: {failure}");
+            ExitCode::from(failure.code)
+        }
+    }
+}

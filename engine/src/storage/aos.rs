@@ -10,6 +10,14 @@ use crate::entity::Entity;
 /// Shared AoS rows.
 pub struct AosRef<'a, B>(pub &'a [B]);
 
+// Manual impls: a derive would add a needless `B: Clone` bound.
+impl<B> Clone for AosRef<'_, B> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<B> Copy for AosRef<'_, B> {}
+
 /// Mutable AoS rows.
 pub struct AosMut<'a, B>(pub &'a mut [B]);
 

@@ -97,7 +97,7 @@ pub trait Rows<'a>: Send + Sized + 'a {
 /// The storage operations a dense container of bundles offers (SoA columns or `Vec<B>`).
 pub trait DenseRows<B: Bundle>: Default + Send + Sync {
     /// The shared row view type.
-    type Ref<'a>: Rows<'a, Item = B::Ref<'a>>
+    type Ref<'a>: Rows<'a, Item = B::Ref<'a>> + Copy + Sync
     where
         Self: 'a;
     /// The mutable row view type.
@@ -157,6 +157,13 @@ pub enum RowsRef<'a, B: Bundle> {
     /// AoS bundle slice.
     Aos(AosRef<'a, B>),
 }
+
+impl<B: Bundle> Clone for RowsRef<'_, B> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<B: Bundle> Copy for RowsRef<'_, B> {}
 
 /// Mutable rows of a storage, in whichever layout it has. Match with [`with_rows!`](crate::with_rows).
 pub enum RowsMut<'a, B: Bundle> {

@@ -1,0 +1,261 @@
+//! `sim bench`: the strategy matrix, headless, in one process, so rows compare.
+//!
+//! Each combination gets a fresh world, a warm-up, then `frames` individually timed steps.
+//! The table shows median and p99 step time, ns per particle per step, per-system medians,
+//! and each row's ratio to the fastest row of the same particle count.
+
+use crate::Failure;
+use crate::cli::{BenchArgs, apply_overrides, default_threads, expand};
+use engine::counters::Padding;
+use engine::scene::Scene;
+use engine::storage::Layout;
+use engine::sync::LockStrategy;
+use engine::timer::System;
+use engine::world::{Strategy, World};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+/// One combination's measurements (also the JSON row).
+#[derive(Clone, Debug, Serialize)]
+pub struct Row {
+    /// Scene name.
+    pub scene: String,
+    /// Particle budget.
+    pub particles: u32,
+    /// Live particles, averaged over the measured steps.
+    pub live: usize,
+    /// Storage layout.
+    pub layout: String,
+    /// Lock strategy.
+    pub lock: String,
+    /// Counter padding.
+    pub counters: String,
+    /// Worker threads.
+    pub threads: usize,
+    /// Measured steps.
+    pub steps: u64,
+    /// Median step time.
+    pub step_ms_median: f64,
+    /// 99th percentile step time.
+    pub step_ms_p99: f64,
+    /// Median step time per live particle.
+    pub ns_per_particle_step: f64,
+    /// Median time of each system.
+    pub systems_ms: BTreeMap<String, f64>,
+    /// State hash after the run (equal across rows of the same particle count).
+    pub state_hash: String,
+    /// Median step time over the fastest row's, same particle count.
+    pub ratio_to_fastest: f64,
+}
+
+/// Runs `sim bench`.
+pub fn run(args: &BenchArgs) -> Result<(), Failure> {
+    let base = match &args.scene {
+        Some(path) => Scene::load(path).map_err(|e| Failure::runtime(e.to_string()))?,
+        None => Scene::default_scene(),
+    };
+    let particles = if args.particles.is_empty() {
+        vec![base.world.particles]
+    } else {
+        args.particles.clone()
+    };
+    let threads = if args.threads.is_empty() {
+        vec![default_threads()]
+    } else {
+        args.threads.clone()
+    };
+    let layouts = expand(&args.layout, &Layout::ALL);
+    let locks = expand(&args.lock, &LockStrategy::ALL);
+    let paddings = expand(&args.counters, &Padding::ALL);
+    let warmup = (args.frames / 5).clamp(3, 60);
+
+    let mut combos = Vec::new();
+    for &n in &particles {
+        for &layout in &layouts {
+            for &lock in &locks {
+                for &padding in &paddings {
+                    for &t in &threads {
+                        combos.push((
+                            n,
+                            Strategy {
+                                layout,
+                                lock,
+                                padding,
+                                threads: t,
+                            },
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    let progress = ProgressBar::new(combos.len() as u64 * (warmup + args.frames));
+    progress.set_style(
+        ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} steps  {msg}")
+            .map_err(|e| Failure::runtime(e.to_string()))?
+            .progress_chars("=> "),
+    );
+    let mut rows = Vec::new();
+    for (n, strategy) in combos {
+        let scene = apply_overrides(base.clone(), Some(n), None).map_err(Failure::usage)?;
+        progress.set_message(format!(
+            "{n} {} {} {} {}t",
+            strategy.layout, strategy.lock, strategy.padding, strategy.threads
+        ));
+        rows.push(measure(scene, strategy, warmup, args.frames, &progress));
+    }
+    progress.finish_and_clear();
+    set_ratios(&mut rows);
+    print_table(&rows);
+    check_hashes(&rows);
+    if let Some(path) = &args.json {
+        let json =
+            serde_json::to_string_pretty(&rows).map_err(|e| Failure::runtime(e.to_string()))?;
+        std::fs::write(path, json + "\n")
+            .map_err(|e| Failure::runtime(format!("{}: cannot write JSON: {e}", path.display())))?;
+        println!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+fn measure(
+    scene: Scene,
+    strategy: Strategy,
+    warmup: u64,
+    frames: u64,
+    progress: &ProgressBar,
+) -> Row {
+    let name = scene.display_name().into_owned();
+    let particles = scene.world.particles;
+    let mut world = World::new(scene, strategy);
+    for _ in 0..warmup {
+        world.step();
+        progress.inc(1);
+    }
+    let mut steps = Vec::with_capacity(frames as usize);
+    let mut systems: Vec<Vec<Duration>> =
+        vec![Vec::with_capacity(frames as usize); System::ALL.len()];
+    let mut live = 0usize;
+    for _ in 0..frames {
+        let start = Instant::now();
+        world.step();
+        steps.push(start.elapsed());
+        live += world.len();
+        let times = world.system_times();
+        for (i, s) in System::ALL.iter().enumerate() {
+            systems[i].push(times.get(*s));
+        }
+        progress.inc(1);
+    }
+    let live = live / frames as usize;
+    let median = percentile(&mut steps, 0.5);
+    Row {
+        scene: name,
+        particles,
+        live,
+        layout: strategy.layout.to_string(),
+        lock: strategy.lock.to_string(),
+        counters: strategy.padding.to_string(),
+        threads: strategy.threads,
+        steps: frames,
+        step_ms_median: ms(median),
+        step_ms_p99: ms(percentile(&mut steps, 0.99)),
+        ns_per_particle_step: median.as_nanos() as f64 / live.max(1) as f64,
+        systems_ms: System::ALL
+            .iter()
+            .zip(&mut systems)
+            .map(|(s, times)| (s.name().to_string(), ms(percentile(times, 0.5))))
+            .collect(),
+        state_hash: format!("{:016x}", world.state_hash()),
+        ratio_to_fastest: 1.0,
+    }
+}
+
+/// The `q` quantile (nearest rank) of `values`; sorts them.
+fn percentile(values: &mut [Duration], q: f64) -> Duration {
+    values.sort_unstable();
+    let rank = ((values.len() as f64 * q).ceil() as usize).clamp(1, values.len().max(1));
+    values.get(rank - 1).copied().unwrap_or_default()
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn set_ratios(rows: &mut [Row]) {
+    let fastest: BTreeMap<u32, f64> = rows.iter().fold(BTreeMap::new(), |mut m, r| {
+        let best = m.entry(r.particles).or_insert(f64::INFINITY);
+        *best = best.min(r.step_ms_median);
+        m
+    });
+    for r in rows {
+        r.ratio_to_fastest = r.step_ms_median / fastest[&r.particles];
+    }
+}
+
+fn print_table(rows: &[Row]) {
+    let systems = System::ALL.map(System::name);
+    print!(
+        "{:<9} {:>9} {:>9} {:<6} {:<9} {:<7} {:>3} {:>9} {:>9} {:>8}",
+        "scene",
+        "particles",
+        "live",
+        "layout",
+        "lock",
+        "counters",
+        "thr",
+        "median_ms",
+        "p99_ms",
+        "ns/p/step"
+    );
+    for s in systems {
+        print!(" {s:>9}");
+    }
+    println!(" {:>6}", "ratio");
+    for r in rows {
+        print!(
+            "{:<9} {:>9} {:>9} {:<6} {:<9} {:<8} {:>3} {:>9.3} {:>9.3} {:>8.3}",
+            r.scene,
+            r.particles,
+            r.live,
+            r.layout,
+            r.lock,
+            r.counters,
+            r.threads,
+            r.step_ms_median,
+            r.step_ms_p99,
+            r.ns_per_particle_step
+        );
+        for s in systems {
+            print!(" {:>9.3}", r.systems_ms[s]);
+        }
+        println!(" {:>5.2}x", r.ratio_to_fastest);
+    }
+}
+
+/// Every row of one particle count ran the same steps from the same seed: their hashes
+/// must agree. Says so, or names the rows that differ.
+fn check_hashes(rows: &[Row]) {
+    let mut by_count: BTreeMap<u32, Vec<&Row>> = BTreeMap::new();
+    rows.iter()
+        .for_each(|r| by_count.entry(r.particles).or_default().push(r));
+    for (n, group) in by_count {
+        let first = &group[0].state_hash;
+        let odd: Vec<_> = group.iter().filter(|r| &r.state_hash != first).collect();
+        if odd.is_empty() {
+            println!(
+                "determinism: all {} rows at {n} particles end in state {first}",
+                group.len()
+            );
+        } else {
+            for r in odd {
+                println!(
+                    "determinism: MISMATCH at {n} particles: {}/{}/{}/{}t ends in {} not {first}",
+                    r.layout, r.lock, r.counters, r.threads, r.state_hash
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,344 @@
+//! Command-line interface: subcommands, flags, and how they become a scene and a strategy.
+//!
+//! Flag values are checked by clap (a bad value names the flag and the accepted values,
+//! exit code 2); scene files are checked by [`engine::scene`] (exit code 1).
+
+use clap::{Args, Parser, Subcommand};
+use engine::counters::Padding;
+use engine::scene::{MAX_PARTICLES, Scene};
+use engine::storage::Layout;
+use engine::sync::LockStrategy;
+use engine::world::Strategy;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+/// A particle engine that makes memory and concurrency strategies visible.
+///
+/// With no subcommand, opens a window on the default scene.
+#[derive(Parser, Debug)]
+#[command(name = "sim", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do (default: open the window).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Options of the window (when no subcommand is given).
+    #[command(flatten)]
+    pub window: WindowArgs,
+}
+
+/// The subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run headless for a number of frames and print the final state hash.
+    Run(RunArgs),
+    /// Run the strategy matrix headless and print a comparison table.
+    Bench(BenchArgs),
+    /// Render the scene after some frames into a PNG, without a window.
+    Snapshot(SnapshotArgs),
+}
+
+/// Which scene, how many particles, which seed.
+#[derive(Args, Debug, Clone)]
+pub struct SceneArgs {
+    /// Scene file (.toml); default: the embedded default scene.
+    #[arg(long, value_name = "PATH")]
+    pub scene: Option<PathBuf>,
+    /// Particle budget (scales the scene's emitters to match).
+    #[arg(long, value_name = "N", value_parser = parse_particles, allow_negative_numbers = true)]
+    pub particles: Option<u32>,
+    /// RNG seed (default: the scene's).
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
+}
+
+/// The memory and concurrency strategies.
+#[derive(Args, Debug, Clone)]
+pub struct StrategyArgs {
+    /// Particle storage layout.
+    #[arg(long, value_name = "soa|aos", default_value = "soa")]
+    pub layout: Layout,
+    /// How worker threads share events and parameters.
+    #[arg(
+        long,
+        value_name = "mutex|rwlock|lockfree|sharded",
+        default_value = "sharded"
+    )]
+    pub lock: LockStrategy,
+    /// Per-thread counters cache-padded or packed.
+    #[arg(long, value_name = "padded|packed", default_value = "padded")]
+    pub counters: Padding,
+    /// Worker threads (default: all cores).
+    #[arg(long, value_name = "T", value_parser = parse_threads, allow_negative_numbers = true)]
+    pub threads: Option<usize>,
+}
+
+/// `sim run`.
+#[derive(Args, Debug, Clone)]
+pub struct RunArgs {
+    /// Display frames to simulate (each advances the clock by 1/60 s).
+    #[arg(long, value_name = "N")]
+    pub frames: u64,
+    #[command(flatten)]
+    pub scene: SceneArgs,
+    #[command(flatten)]
+    pub strategy: StrategyArgs,
+    /// Print memory high-water marks (arena bytes, storage capacity, RSS) as it runs.
+    #[arg(long)]
+    pub report_memory: bool,
+}
+
+/// `sim bench`.
+#[derive(Args, Debug, Clone)]
+pub struct BenchArgs {
+    /// Scene file (.toml); default: the embedded default scene.
+    #[arg(long, value_name = "PATH")]
+    pub scene: Option<PathBuf>,
+    /// Particle budgets to compare, comma-separated (default: the scene's).
+    #[arg(long, value_name = "N,...", value_delimiter = ',', value_parser = parse_particles)]
+    pub particles: Vec<u32>,
+    /// Measured steps per combination (after a warm-up).
+    #[arg(long, value_name = "F", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub frames: u64,
+    /// Layouts to compare, comma-separated.
+    #[arg(
+        long,
+        value_name = "soa|aos|all",
+        value_delimiter = ',',
+        default_value = "all"
+    )]
+    pub layout: Vec<OneOrAll<Layout>>,
+    /// Lock strategies to compare, comma-separated.
+    #[arg(
+        long,
+        value_name = "mutex|rwlock|lockfree|sharded|all",
+        value_delimiter = ',',
+        default_value = "all"
+    )]
+    pub lock: Vec<OneOrAll<LockStrategy>>,
+    /// Counter paddings to compare, comma-separated.
+    #[arg(
+        long,
+        value_name = "padded|packed|all",
+        value_delimiter = ',',
+        default_value = "all"
+    )]
+    pub counters: Vec<OneOrAll<Padding>>,
+    /// Thread counts to compare, comma-separated (default: all cores).
+    #[arg(long, value_name = "T,...", value_delimiter = ',', value_parser = parse_threads)]
+    pub threads: Vec<usize>,
+    /// Also write the rows as JSON here.
+    #[arg(long, value_name = "PATH")]
+    pub json: Option<PathBuf>,
+}
+
+/// `sim snapshot`.
+#[derive(Args, Debug, Clone)]
+pub struct SnapshotArgs {
+    /// Display frames to simulate before rendering.
+    #[arg(long, value_name = "N")]
+    pub frames: u64,
+    /// Where to write the PNG.
+    #[arg(long, value_name = "PATH.png")]
+    pub out: PathBuf,
+    /// Image width in pixels.
+    #[arg(long, value_name = "W", default_value_t = 1280, value_parser = clap::value_parser!(u32).range(16..=8192))]
+    pub width: u32,
+    /// Image height in pixels.
+    #[arg(long, value_name = "H", default_value_t = 720, value_parser = clap::value_parser!(u32).range(16..=8192))]
+    pub height: u32,
+    #[command(flatten)]
+    pub scene: SceneArgs,
+    #[command(flatten)]
+    pub strategy: StrategyArgs,
+}
+
+/// Options of the window.
+#[derive(Args, Debug, Clone)]
+pub struct WindowArgs {
+    #[command(flatten)]
+    pub scene: SceneArgs,
+    #[command(flatten)]
+    pub strategy: StrategyArgs,
+    /// Frames per second to pace to (0: uncapped, for measuring).
+    #[arg(long, value_name = "FPS", default_value_t = 60, value_parser = clap::value_parser!(u32).range(0..=1000))]
+    pub fps: u32,
+}
+
+/// The display frame length headless commands advance the clock by.
+pub const HEADLESS_FRAME_SECONDS: f64 = 1.0 / 60.0;
+
+impl SceneArgs {
+    /// Loads (or embeds) the scene and applies the particle and seed overrides.
+    pub fn load(&self) -> Result<Scene, String> {
+        let scene = match &self.scene {
+            Some(path) => Scene::load(path).map_err(|e| e.to_string())?,
+            None => Scene::default_scene(),
+        };
+        apply_overrides(scene, self.particles, self.seed)
+    }
+}
+
+/// Applies `--particles` and `--seed` to a loaded scene.
+pub fn apply_overrides(
+    scene: Scene,
+    particles: Option<u32>,
+    seed: Option<u64>,
+) -> Result<Scene, String> {
+    let mut scene = match particles {
+        Some(n) => scene
+            .with_particles(n)
+            .map_err(|e| format!("--particles: {e}"))?,
+        None => scene,
+    };
+    if let Some(seed) = seed {
+        scene.seed = seed;
+    }
+    Ok(scene)
+}
+
+impl StrategyArgs {
+    /// The strategy these flags ask for.
+    pub fn strategy(&self) -> Strategy {
+        Strategy {
+            layout: self.layout,
+            lock: self.lock,
+            padding: self.counters,
+            threads: self.threads.unwrap_or_else(default_threads),
+        }
+    }
+}
+
+/// All cores.
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+fn parse_particles(s: &str) -> Result<u32, String> {
+    let n: u64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{s}' is not a whole number (expected 1 to {MAX_PARTICLES})"))?;
+    if !(1..=u64::from(MAX_PARTICLES)).contains(&n) {
+        return Err(format!(
+            "{n} is out of range (expected 1 to {MAX_PARTICLES})"
+        ));
+    }
+    Ok(n as u32)
+}
+
+fn parse_threads(s: &str) -> Result<usize, String> {
+    let n: usize = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{s}' is not a whole number (expected 1 to 256)"))?;
+    if !(1..=256).contains(&n) {
+        return Err(format!("{n} is out of range (expected 1 to 256)"));
+    }
+    Ok(n)
+}
+
+/// A flag value that is one choice or `all` of them.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum OneOrAll<T> {
+    /// This choice.
+    One(T),
+    /// Every choice.
+    All,
+}
+
+impl<T: FromStr<Err = String>> FromStr for OneOrAll<T> {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s == "all" {
+            return Ok(OneOrAll::All);
+        }
+        s.parse().map(OneOrAll::One)
+    }
+}
+
+/// Expands a list of choices (with `all`) into distinct values, in first-seen order.
+pub fn expand<T: Copy + PartialEq>(choices: &[OneOrAll<T>], all: &[T]) -> Vec<T> {
+    let mut out: Vec<T> = Vec::new();
+    for choice in choices {
+        let values = match choice {
+            OneOrAll::One(v) => std::slice::from_ref(v),
+            OneOrAll::All => all,
+        };
+        for v in values {
+            if !out.contains(v) {
+                out.push(*v);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn bench_lists_expand_all_without_duplicates() {
+        let cli = Cli::try_parse_from([
+            "sim",
+            "bench",
+            "--layout",
+            "aos,all",
+            "--lock",
+            "sharded",
+            "--threads",
+            "1,2",
+        ])
+        .unwrap();
+        let Some(Command::Bench(b)) = cli.command else {
+            panic!("bench expected")
+        };
+        assert_eq!(expand(&b.layout, &Layout::ALL), [Layout::Aos, Layout::Soa]);
+        assert_eq!(expand(&b.lock, &LockStrategy::ALL), [LockStrategy::Sharded]);
+        assert_eq!(b.threads, [1, 2]);
+    }
+
+    #[test]
+    fn bad_values_name_the_flag_and_the_choices() {
+        for (args, needle) in [
+            (
+                vec!["sim", "run", "--frames", "1", "--layout", "diagonal"],
+                "expected soa or aos",
+            ),
+            (
+                vec!["sim", "run", "--frames", "1", "--lock", "spin"],
+                "expected mutex, rwlock",
+            ),
+            (
+                vec!["sim", "run", "--frames", "1", "--threads", "0"],
+                "expected 1 to 256",
+            ),
+            (
+                vec!["sim", "run", "--frames", "1", "--particles", "-4"],
+                "expected 1 to",
+            ),
+            (vec!["sim", "run", "--frames", "x"], "--frames"),
+            (
+                vec!["sim", "bench", "--counters", "fat"],
+                "expected padded or packed",
+            ),
+            (
+                vec![
+                    "sim", "snapshot", "--frames", "1", "--out", "a.png", "--width", "0",
+                ],
+                "--width",
+            ),
+        ] {
+            let err = Cli::try_parse_from(&args).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{args:?}");
+            let text = err.to_string();
+            assert!(text.contains(needle), "{args:?}: {text}");
+        }
+    }
+}

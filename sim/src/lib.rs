@@ -1,0 +1,44 @@
+//! The simulator around the engine: a window with a HUD and hotkeys, and headless
+//! commands (`run`, `bench`, `snapshot`) that run the very same simulation.
+
+pub mod app;
+pub mod bench;
+pub mod cli;
+pub mod headless;
+pub mod render;
+pub mod snapshot;
+
+use std::fmt;
+
+/// A failure that ends the program: a message and the exit code.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    /// One line for the user.
+    pub message: String,
+    /// 2 for bad usage (flags), 1 for everything else.
+    pub code: u8,
+}
+
+impl Failure {
+    /// Something failed while running, or a scene file was bad: exit code 1.
+    pub fn runtime(message: impl Into<String>) -> Failure {
+        Failure {
+            message: message.into(),
+            code: 1,
+        }
+    }
+
+    /// A flag combination clap could not check: exit code 2.
+    pub fn usage(message: impl Into<String>) -> Failure {
+        Failure {
+            message: message.into(),
+            code: 2,
+        }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
