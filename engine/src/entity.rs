@@ -9,7 +9,8 @@
 //!   the slot's and the slot is alive. Hence a stale handle never aliases a newer entity.
 //! - A slot whose generation reached `u32::MAX` is *retired* when despawned: it never returns
 //!   to the free list, so generations never wrap (hecs wraps and can alias; we do not).
-//! - Spawn and despawn are O(1): the free list is a stack of slot indices.
+//! - Spawn and despawn are O(1): the free list is a stack of slot indices. Despawn never
+//!   allocates; spawn allocates only when it creates a slot beyond the previous maximum.
 //! - The order of handed-out indices depends only on the sequence of calls, never on timing,
 //!   so a simulation that spawns deterministically gets the same handles every run.
 
@@ -105,6 +106,9 @@ impl EntityAllocator {
             generation,
             alive: true,
         });
+        // The free list never holds more than every slot: keeping room for that means
+        // despawn never allocates (only a new high-water mark of slots does).
+        self.free.reserve(self.slots.len() - self.free.len());
         Entity { index, generation }
     }
 

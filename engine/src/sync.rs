@@ -147,14 +147,24 @@ impl<E: Copy + Ord + Send> EventSink<E> {
         }
     }
 
-    /// Prepares for up to `events` pushes in the coming step. Only the lock-free queue has a
-    /// fixed capacity; it is regrown here (between steps) so pushes rarely spill.
+    /// Prepares for up to `events` pushes in the coming step, so that no push reallocates.
+    /// Call it between steps; capacities only grow, so once the largest step has been seen
+    /// nothing allocates again.
     pub fn reserve(&mut self, events: usize) {
-        if let Sink::LockFree(queue) = &self.sink
-            && queue.capacity() < events
-        {
-            debug_assert!(queue.is_empty(), "reserve between steps, after draining");
-            self.sink = Sink::LockFree(Box::new(ArrayQueue::new(events.next_power_of_two())));
+        let reserve = |v: &mut Vec<E>| v.reserve(events.saturating_sub(v.len()));
+        match &mut self.sink {
+            Sink::Mutex(m) => reserve(m.get_mut().unwrap_or_else(PoisonError::into_inner)),
+            Sink::RwLock(r) => reserve(r.get_mut().unwrap_or_else(PoisonError::into_inner)),
+            Sink::LockFree(queue) => {
+                if queue.capacity() < events {
+                    debug_assert!(queue.is_empty(), "reserve between steps, after draining");
+                    **queue = ArrayQueue::new(events.next_power_of_two());
+                }
+            }
+            // Any one worker may produce every event of the step.
+            Sink::Sharded(shards) => shards.iter_mut().for_each(|s| {
+                reserve(s.get_mut().unwrap_or_else(PoisonError::into_inner));
+            }),
         }
     }
 

@@ -341,8 +341,10 @@ impl World {
     }
 
     fn age(&mut self, dt: f32) {
-        // Every live particle could die this step: size the lock-free queue for that.
+        // Every live particle could die this step: size the buffers for that, so no push
+        // reallocates mid-step (capacity is bounded by the budget).
         self.deaths.reserve(self.storage.len());
+        self.dead.reserve(self.storage.len());
         let (deaths, counters) = (&self.deaths, &self.counters);
         with_rows!(self.storage.rows_mut(), mut |rows| for_each_chunk(rows, self.chunk_rows, &|c, _| {
             let died = systems::age(c, dt, deaths);

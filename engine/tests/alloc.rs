@@ -1,0 +1,106 @@
+//! Zero heap allocations per step in steady state: frame arenas and reused buffers do the
+//! work. A counting global allocator watches every thread of the test process.
+
+use engine::counters::Padding;
+use engine::scene::Scene;
+use engine::storage::Layout;
+use engine::sync::LockStrategy;
+use engine::world::{Strategy, World};
+use std::alloc::{GlobalAlloc, Layout as AllocLayout, System};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+struct Counting;
+
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: forwards every call unchanged to the system allocator; only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: AllocLayout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as our caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: AllocLayout) {
+        // SAFETY: same contract as our caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: AllocLayout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as our caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn scene(name: &str, particles: u32) -> Scene {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../assets/scenes/{name}.toml"));
+    Scene::load(&path)
+        .unwrap()
+        .with_particles(particles)
+        .unwrap()
+}
+
+/// Allocations made in rounds of 10 steps after `warmup` steps.
+///
+/// Each round is one `run` call, i.e. one entry into the thread pool: entering a rayon pool
+/// from outside pushes onto crossbeam's injector queue, which allocates a block every 63
+/// entries. That is a cost per frame (the window enters once per frame), not per step, so
+/// rounds are kept few enough per world that it never lands in the count.
+fn allocations_per_round(world: &mut World, warmup: u64, rounds: u64) -> Vec<u64> {
+    world.run(warmup);
+    (0..rounds)
+        .map(|_| {
+            let before = ALLOCATIONS.load(Ordering::Relaxed);
+            world.run(10);
+            ALLOCATIONS.load(Ordering::Relaxed) - before
+        })
+        .collect()
+}
+
+/// One test for all scenes, so no other test's threads allocate during a measurement; and
+/// every world is kept alive to the end, because a dropped thread pool's workers release
+/// their thread-local state (and crossbeam-epoch allocates) while they shut down.
+#[test]
+fn steady_state_steps_allocate_nothing() {
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    let v = std::hint::black_box(vec![1u8; 100]);
+    assert!(
+        ALLOCATIONS.load(Ordering::Relaxed) > before,
+        "the counter sees allocations"
+    );
+    drop(v);
+
+    let mut keep_alive = Vec::new();
+    let mut failures = Vec::new();
+    for (name, particles, warmup) in [
+        ("default", 20_000, 200),
+        ("swarm", 10_000, 60),
+        ("churn", 10_000, 300),
+    ] {
+        let scene = scene(name, particles);
+        for layout in Layout::ALL {
+            for lock in LockStrategy::ALL {
+                let strategy = Strategy {
+                    layout,
+                    lock,
+                    padding: Padding::Padded,
+                    threads: 2,
+                };
+                let mut world = World::new(scene.clone(), strategy).with_chunk_rows(1024);
+                let counts = allocations_per_round(&mut world, warmup, 10);
+                if counts.iter().any(|c| *c != 0) {
+                    failures.push(format!("{name} {layout}/{lock}: {counts:?}"));
+                }
+                keep_alive.push(world);
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "allocations per 10 steps after warm-up:\n{}",
+        failures.join("\n")
+    );
+}
