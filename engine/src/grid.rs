@@ -65,7 +65,7 @@ pub struct Grid<'a> {
     geometry: GridGeometry,
     starts: &'a [u32],
     sorted_positions: &'a [Vec2],
-    sorted_rows: &'a [u32],
+    sorted_rows: &'a mut [u32],
 }
 
 impl<'a> Grid<'a> {
@@ -110,6 +110,19 @@ impl<'a> Grid<'a> {
         }
     }
 
+    /// Every row, in cell order: reordering storage by this puts neighbours side by side.
+    pub fn cell_order(&self) -> &[u32] {
+        self.sorted_rows
+    }
+
+    /// Tells the grid its rows were permuted into [`Grid::cell_order`]: row `k` of the
+    /// storage is now the `k`th binned row.
+    pub fn rows_now_in_cell_order(&mut self) {
+        for (k, row) in self.sorted_rows.iter_mut().enumerate() {
+            *row = k as u32;
+        }
+    }
+
     /// The geometry it was built with.
     pub fn geometry(&self) -> GridGeometry {
         self.geometry
@@ -128,9 +141,9 @@ impl<'a> Grid<'a> {
             let first = (y * g.cols + x0) as usize;
             let last = (y * g.cols + x1) as usize;
             let (start, end) = (self.starts[first] as usize, self.starts[last + 1] as usize);
-            for k in start..end {
-                f(self.sorted_rows[k], self.sorted_positions[k]);
-            }
+            let rows = &self.sorted_rows[start..end];
+            let positions = &self.sorted_positions[start..end];
+            rows.iter().zip(positions).for_each(|(row, p)| f(*row, *p));
         }
         (x1 - x0 + 1) * (y1 - y0 + 1)
     }

@@ -25,3 +25,9 @@ pub mod systems;
 pub mod timer;
 pub mod timestep;
 pub mod world;
+
+/// Re-exports used by the [`bundle!`] macro's expansion; not part of the API.
+#[doc(hidden)]
+pub mod __private {
+    pub use itertools::izip;
+}

@@ -47,20 +47,16 @@ impl ForceField {
     }
 }
 
-/// Applies attractors and neighbour repulsion to the velocities of one chunk of rows;
-/// `first` is the chunk's first row in storage order (the grid speaks in rows).
+/// Applies attractors and neighbour repulsion to the velocities of one chunk of rows.
 pub fn forces<'a>(
     rows: impl Rows<'a, Item = particle::Mut<'a>>,
-    first: usize,
     field: &ForceField,
     grid: Option<&Grid>,
     dt: f32,
     counters: &Counters,
 ) {
     let pulls = &field.pulls[..field.count];
-    let r = field.repulsion_radius;
-    let (r2, inv_r) = (r * r, 1.0 / r);
-    let mut row = first as u32;
+    let inv_r = 1.0 / field.repulsion_radius;
     rows.for_each(|p| {
         let here = *p.position;
         let mut accel = Vec2::ZERO;
@@ -71,14 +67,14 @@ pub fn forces<'a>(
         if let Some(grid) = grid {
             let mut push = Vec2::ZERO;
             let mut checks = 0u64;
-            let cells = grid.for_each_near(here, |other, there| {
+            // Branch- and select-free, so the loop pipelines: out-of-range candidates get
+            // weight 0 from the `max`, and the particle itself (d = 0) adds 0 * finite.
+            let cells = grid.for_each_near(here, |_, there| {
                 checks += 1;
                 let d = here - there;
-                let dist2 = d.length_squared();
-                if other != row && dist2 < r2 && dist2 > 0.0 {
-                    let dist = dist2.sqrt();
-                    push += d * ((1.0 - dist * inv_r) / dist);
-                }
+                let dist = d.length();
+                let weight = (1.0 - dist * inv_r).max(0.0) / dist.max(1e-12);
+                push += d * weight;
             });
             accel += push * field.repulsion_strength;
             // Counted per particle on purpose: this is where counter padding shows.
@@ -86,7 +82,6 @@ pub fn forces<'a>(
             counters.add(Counter::NeighbourChecks, checks);
         }
         *p.velocity += accel * (dt / *p.mass);
-        row += 1;
     });
 }
 
@@ -110,15 +105,24 @@ pub struct Motion {
 /// Branch-free (selects, not jumps), so the SoA instantiation vectorises.
 #[inline]
 pub fn integrate<'a>(rows: impl Rows<'a, Item = particle::Mut<'a>>, m: &Motion) -> u64 {
+    // Copies in locals: stores through the rows' `&mut` could alias `m` as far as LLVM
+    // knows, which would force a reload of every parameter on every row.
+    let Motion {
+        dt,
+        gravity_dt,
+        damping,
+        bounds,
+        restitution,
+    } = *m;
     let mut bounces = 0u32;
     rows.for_each(|p| {
-        let mut v = (*p.velocity + m.gravity_dt) * m.damping;
-        let mut x = *p.position + v * m.dt;
-        let out_x = x.x < 0.0 || x.x > m.bounds.x;
-        let out_y = x.y < 0.0 || x.y > m.bounds.y;
-        x = x.max(Vec2::ZERO).min(m.bounds);
-        v.x = if out_x { -v.x * m.restitution } else { v.x };
-        v.y = if out_y { -v.y * m.restitution } else { v.y };
+        let mut v = (*p.velocity + gravity_dt) * damping;
+        let mut x = *p.position + v * dt;
+        let out_x = (x.x < 0.0) | (x.x > bounds.x);
+        let out_y = (x.y < 0.0) | (x.y > bounds.y);
+        x = x.max(Vec2::ZERO).min(bounds);
+        v.x = if out_x { -v.x * restitution } else { v.x };
+        v.y = if out_y { -v.y * restitution } else { v.y };
         bounces += u32::from(out_x) + u32::from(out_y);
         *p.position = x;
         *p.velocity = v;
@@ -211,7 +215,7 @@ mod tests {
             ..ForceField::default()
         };
         let counters = Counters::new(Padding::Padded, 1);
-        forces(AosMut(&mut ps), 0, &field, Some(&grid), 1.0, &counters);
+        forces(AosMut(&mut ps), &field, Some(&grid), 1.0, &counters);
         assert_eq!(ps[0].velocity, Vec2::new(-5.0, 0.0));
         assert_eq!(ps[1].velocity, Vec2::new(5.0, 0.0));
         assert_eq!(counters.total(Counter::NeighbourChecks), 4);

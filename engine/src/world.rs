@@ -32,6 +32,10 @@ use rand_pcg::Pcg64Mcg;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+/// With neighbour forces on, the storage is reordered into grid-cell order this often (in
+/// steps), so the rows a neighbour query reads sit next to each other in memory.
+const REORDER_EVERY: u64 = 8;
+
 /// The memory and concurrency strategies a world runs with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Strategy {
@@ -304,7 +308,12 @@ impl World {
                         frame.alloc_slice_fill_with(rows.0.len(), |i| rows.0[i].position)
                     }
                 };
-                Grid::build(frame, geometry, positions)
+                let mut grid = Grid::build(frame, geometry, positions);
+                if self.steps.is_multiple_of(REORDER_EVERY) {
+                    self.storage.permute(grid.cell_order());
+                    grid.rows_now_in_cell_order();
+                }
+                grid
             })
         };
         let counters = &self.counters;
@@ -318,8 +327,8 @@ impl World {
             } else {
                 self.chunk_rows
             };
-            with_rows!(self.storage.rows_mut(), mut |rows| for_each_chunk(rows, chunk, &|c, first| {
-                systems::forces(c, first, &shared.read(), grid, dt, counters)
+            with_rows!(self.storage.rows_mut(), mut |rows| for_each_chunk(rows, chunk, &|c, _| {
+                systems::forces(c, &shared.read(), grid, dt, counters)
             }));
         }
         let _t = times.scope(System::Integrate);

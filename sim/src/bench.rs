@@ -115,7 +115,7 @@ pub fn run(args: &BenchArgs) -> Result<(), Failure> {
             serde_json::to_string_pretty(&rows).map_err(|e| Failure::runtime(e.to_string()))?;
         std::fs::write(path, json + "\n")
             .map_err(|e| Failure::runtime(format!("{}: cannot write JSON: {e}", path.display())))?;
-        println!("wrote {}", path.display());
+        crate::out!("wrote {}", path.display());
     }
     Ok(())
 }
@@ -197,8 +197,8 @@ fn set_ratios(rows: &mut [Row]) {
 
 fn print_table(rows: &[Row]) {
     let systems = System::ALL.map(System::name);
-    print!(
-        "{:<9} {:>9} {:>9} {:<6} {:<9} {:<7} {:>3} {:>9} {:>9} {:>8}",
+    let mut header = format!(
+        "{:<9} {:>9} {:>9} {:<6} {:<9} {:<8} {:>3} {:>9} {:>9} {:>9}",
         "scene",
         "particles",
         "live",
@@ -211,12 +211,12 @@ fn print_table(rows: &[Row]) {
         "ns/p/step"
     );
     for s in systems {
-        print!(" {s:>9}");
+        header += &format!(" {s:>9}");
     }
-    println!(" {:>6}", "ratio");
+    crate::out!("{header} {:>6}", "ratio");
     for r in rows {
-        print!(
-            "{:<9} {:>9} {:>9} {:<6} {:<9} {:<8} {:>3} {:>9.3} {:>9.3} {:>8.3}",
+        let mut line = format!(
+            "{:<9} {:>9} {:>9} {:<6} {:<9} {:<8} {:>3} {:>9.3} {:>9.3} {:>9.3}",
             r.scene,
             r.particles,
             r.live,
@@ -229,9 +229,9 @@ fn print_table(rows: &[Row]) {
             r.ns_per_particle_step
         );
         for s in systems {
-            print!(" {:>9.3}", r.systems_ms[s]);
+            line += &format!(" {:>9.3}", r.systems_ms[s]);
         }
-        println!(" {:>5.2}x", r.ratio_to_fastest);
+        crate::out!("{line} {:>5.2}x", r.ratio_to_fastest);
     }
 }
 
@@ -245,15 +245,19 @@ fn check_hashes(rows: &[Row]) {
         let first = &group[0].state_hash;
         let odd: Vec<_> = group.iter().filter(|r| &r.state_hash != first).collect();
         if odd.is_empty() {
-            println!(
+            crate::out!(
                 "determinism: all {} rows at {n} particles end in state {first}",
                 group.len()
             );
         } else {
             for r in odd {
-                println!(
+                crate::out!(
                     "determinism: MISMATCH at {n} particles: {}/{}/{}/{}t ends in {} not {first}",
-                    r.layout, r.lock, r.counters, r.threads, r.state_hash
+                    r.layout,
+                    r.lock,
+                    r.counters,
+                    r.threads,
+                    r.state_hash
                 );
             }
         }

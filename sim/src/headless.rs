@@ -3,6 +3,7 @@
 use crate::Failure;
 use crate::cli::RunArgs;
 use crate::snapshot::advance;
+use engine::counters::Counter;
 use engine::world::World;
 
 /// Runs `sim run`; the last line printed is
@@ -25,7 +26,12 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
             print_memory(&world, done);
         }
     }
-    println!(
+    let counters: Vec<String> = Counter::ALL
+        .iter()
+        .map(|c| format!("{}={}", c.name(), world.counters().total(*c)))
+        .collect();
+    crate::out!("counters {}", counters.join(" "));
+    crate::out!(
         "state_hash={:016x} particles={} steps={}",
         world.state_hash(),
         world.len(),
@@ -36,7 +42,7 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
 
 fn print_memory(world: &World, frame: u64) {
     let m = world.memory();
-    println!(
+    crate::out!(
         "memory frame={frame} particles={} arena_used={} arena_capacity={} arena_high_water={} storage_capacity={} storage_bytes={} entity_slots={} rss_bytes={}",
         world.len(),
         m.frame_arenas.used,

@@ -10,6 +10,16 @@ pub mod snapshot;
 
 use std::fmt;
 
+/// Prints a line on stdout. A closed pipe (`sim run | head -1`) is not an error worth a
+/// panic: the line is dropped and the program carries on to its normal exit.
+#[macro_export]
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 /// A failure that ends the program: a message and the exit code.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Failure {

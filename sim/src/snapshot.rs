@@ -20,7 +20,7 @@ pub fn run(args: &SnapshotArgs) -> Result<(), Failure> {
     let mut frame = vec![0u8; args.width as usize * args.height as usize * 4];
     render::draw(&mut frame, view, &world, alpha);
     write_png(&args.out, args.width, args.height, &frame)?;
-    println!(
+    crate::out!(
         "wrote {} ({}x{}, {} particles after {} steps)",
         args.out.display(),
         args.width,

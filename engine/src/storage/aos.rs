@@ -75,6 +75,9 @@ impl<B: Bundle> DenseRows<B> for Vec<B> {
     fn push(&mut self, row: B) {
         Vec::push(self, row)
     }
+    fn clear(&mut self) {
+        Vec::clear(self)
+    }
     fn swap_remove(&mut self, i: usize) -> B {
         Vec::swap_remove(self, i)
     }

@@ -118,6 +118,8 @@ pub trait DenseRows<B: Bundle>: Default + Send + Sync {
     fn reserve(&mut self, additional: usize);
     /// Appends a row.
     fn push(&mut self, row: B);
+    /// Removes every row, keeping the capacity.
+    fn clear(&mut self);
     /// Removes row `i`, moving the last row into its place.
     fn swap_remove(&mut self, i: usize) -> B;
     /// A copy of row `i`.
@@ -208,6 +210,22 @@ enum Dense<B: Bundle> {
     Aos(Vec<B>),
 }
 
+impl<B: Bundle> Dense<B> {
+    fn empty(layout: Layout) -> Dense<B> {
+        match layout {
+            Layout::Soa => Dense::Soa(B::Columns::default()),
+            Layout::Aos => Dense::Aos(Vec::new()),
+        }
+    }
+}
+
+/// `dst` becomes the rows of `src` in `order`.
+fn gather<B: Bundle, D: DenseRows<B>>(src: &D, dst: &mut D, order: &[u32]) {
+    dst.clear();
+    dst.reserve(order.len());
+    order.iter().for_each(|&i| dst.push(src.get(i as usize)));
+}
+
 /// Runs the same expression on whichever dense container is active.
 macro_rules! on_dense {
     ($dense:expr, |$d:ident| $body:expr) => {
@@ -236,18 +254,17 @@ pub struct Storage<B: Bundle> {
     /// Entity index → dense position, or `NO_SLOT`.
     slots: Vec<u32>,
     dense: Dense<B>,
+    /// Scratch rows for [`Storage::permute`], kept so reordering does not allocate.
+    spare: Dense<B>,
 }
 
 impl<B: Bundle> Storage<B> {
     /// An empty storage in `layout`.
     pub fn new(layout: Layout) -> Self {
-        let dense = match layout {
-            Layout::Soa => Dense::Soa(B::Columns::default()),
-            Layout::Aos => Dense::Aos(Vec::new()),
-        };
         Storage {
             slots: Vec::new(),
-            dense,
+            dense: Dense::empty(layout),
+            spare: Dense::empty(layout),
         }
     }
 
@@ -279,6 +296,7 @@ impl<B: Bundle> Storage<B> {
             }
         };
         self.dense = dense;
+        self.spare = Dense::empty(layout);
     }
 
     /// The number of stored bundles.
@@ -326,6 +344,30 @@ impl<B: Bundle> Storage<B> {
         self.slots[index] = u32::try_from(slot).expect("more than u32::MAX rows");
         on_dense!(&mut self.dense, |d| d.push(row));
         None
+    }
+
+    /// Reorders the rows: row `k` becomes the old row `order[k]`. Handles stay valid. Used
+    /// to keep spatial neighbours next to each other in memory.
+    ///
+    /// # Panics
+    /// If `order` is not a permutation of `0..len` (checked).
+    pub fn permute(&mut self, order: &[u32]) {
+        let n = self.len();
+        assert_eq!(order.len(), n, "a permutation of every row");
+        match (&self.dense, &mut self.spare) {
+            (Dense::Soa(src), Dense::Soa(dst)) => gather(src, dst, order),
+            (Dense::Aos(src), Dense::Aos(dst)) => gather(src, dst, order),
+            // The spare always follows the layout (see `new` and `set_layout`).
+            _ => unreachable!("spare rows have the other layout"),
+        }
+        std::mem::swap(&mut self.dense, &mut self.spare);
+        for k in 0..n {
+            let e = on_dense!(&self.dense, |d| d.entity(k));
+            self.slots[e.index() as usize] = k as u32;
+        }
+        // Each old row went to exactly one place iff every entity maps back to itself.
+        let complete = (0..n).all(|k| self.slot_of(self.entity_at(k)) == Some(k));
+        assert!(complete, "order repeats a row, so it is not a permutation");
     }
 
     /// Removes `entity`'s bundle (swap-remove: the last row moves into its place).
@@ -513,6 +555,29 @@ mod tests {
             soa.row(10).position,
             Vec2::new(10.0 + 0.5, -10.0 + 0.1 / 11.0)
         );
+    }
+
+    #[test]
+    fn permuting_keeps_every_row_and_handle() {
+        for layout in Layout::ALL {
+            let (entities, mut storage) = filled(layout, 50);
+            let mut before = snapshot(&storage);
+            let order: Vec<u32> = (0..50).rev().collect();
+            storage.permute(&order);
+            before.reverse();
+            assert_eq!(snapshot(&storage), before);
+            for i in 0..50 {
+                let e = entities.entity_at(i).unwrap();
+                assert_eq!(storage.get(e).unwrap().entity, e);
+            }
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "not a permutation")]
+    fn permuting_with_a_repeated_row_is_refused() {
+        let (_, mut storage) = filled(Layout::Soa, 3);
+        storage.permute(&[0, 0, 1]);
     }
 
     #[test]

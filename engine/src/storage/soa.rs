@@ -128,12 +128,10 @@ macro_rules! bundle {
                 }
                 #[inline]
                 fn for_each(self, mut f: impl FnMut(Ref<'a>)) {
-                    let n = self.entity.len();
-                    // Re-slicing to `n` lets LLVM drop the per-column length checks.
-                    $( let mut $field = self.$field[..n].iter(); )*
-                    for entity in &self.entity[..n] {
-                        f(Ref { entity, $( $field: $field.next().unwrap(), )* });
-                    }
+                    // Zipped slice iterators compile to one indexed loop with no per-column
+                    // bounds checks, which LLVM can vectorise.
+                    $crate::__private::izip!(self.entity.iter(), $( self.$field.iter() ),*)
+                        .for_each(|(entity, $( $field ),*)| f(Ref { entity, $( $field, )* }));
                 }
             }
 
@@ -152,11 +150,8 @@ macro_rules! bundle {
                 }
                 #[inline]
                 fn for_each(self, mut f: impl FnMut(Mut<'a>)) {
-                    let n = self.entity.len();
-                    $( let mut $field = self.$field[..n].iter_mut(); )*
-                    for entity in &self.entity[..n] {
-                        f(Mut { entity, $( $field: $field.next().unwrap(), )* });
-                    }
+                    $crate::__private::izip!(self.entity.iter(), $( self.$field.iter_mut() ),*)
+                        .for_each(|(entity, $( $field ),*)| f(Mut { entity, $( $field, )* }));
                 }
             }
 
@@ -180,6 +175,10 @@ macro_rules! bundle {
                 fn push(&mut self, row: super::$name) {
                     self.entity.push(row.entity);
                     $( self.$field.push(row.$field); )*
+                }
+                fn clear(&mut self) {
+                    self.entity.clear();
+                    $( self.$field.clear(); )*
                 }
                 fn swap_remove(&mut self, i: usize) -> super::$name {
                     super::$name {
