@@ -1,23 +1,43 @@
-//! The window: winit 0.30 `ApplicationHandler`, a `pixels` framebuffer at window size, the
-//! fixed-step loop driven by wall-clock time.
+//! The window: winit 0.30 `ApplicationHandler`, a `pixels` framebuffer always at the
+//! window's inner size, the HUD, the hotkeys and frame pacing.
+//!
+//! A frame: simulate the steps due (the [`Session`]), rasterise the particles and the HUD
+//! into the frame on the CPU, present it. Each part is timed; the HUD shows the split and a
+//! `perf:` line reports it on stdout every few seconds. Every hotkey prints one log line and
+//! shows it as a notice for two seconds.
+
+mod keys;
+mod pacing;
+mod scenes;
+mod session;
 
 use crate::Failure;
 use crate::cli::WindowArgs;
-use crate::render::{self, Viewport};
-use engine::timestep::FixedTimestep;
-use engine::world::World;
+use crate::hud::{self, FrameSample, HudState, Notice};
+use crate::render::{Rasteriser, Viewport};
+use crate::snapshot::write_png;
+use keys::{Command, UiAction};
+use pacing::{Pacer, PerfLog};
 use pixels::{Pixels, PixelsBuilder, SurfaceTexture, wgpu};
+use scenes::Catalog;
+use session::{Outcome, Overrides, Session};
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant, SystemTime};
 use winit::application::ApplicationHandler;
-use winit::dpi::LogicalSize;
-use winit::event::{ElementState, KeyEvent, WindowEvent};
+use winit::dpi::{LogicalSize, PhysicalPosition};
+use winit::event::{ElementState, KeyEvent, MouseButton, WindowEvent};
 use winit::event_loop::{ActiveEventLoop, ControlFlow, EventLoop};
-use winit::keyboard::{Key, NamedKey};
 use winit::window::{Window, WindowId};
 
 /// The window title.
 pub const TITLE: &str = "sim - particle engine";
+
+/// How long a notice stays on screen.
+const NOTICE_FOR: Duration = Duration::from_secs(2);
+
+/// Frames between `frame N drawn` log lines (the first frame is always logged).
+const FRAME_LOG_EVERY: u64 = 300;
 
 /// Opens the window and runs until it is closed.
 pub fn run(args: &WindowArgs) -> Result<(), Failure> {
@@ -28,44 +48,66 @@ pub fn run(args: &WindowArgs) -> Result<(), Failure> {
              `sim run --frames N`, `sim bench`, `sim snapshot --frames N --out shot.png`",
         )
     })?;
-    event_loop.set_control_flow(ControlFlow::Poll);
-    let world = World::new(scene, args.strategy.strategy());
+    let overrides = Overrides {
+        particles: args.scene.particles,
+        seed: args.scene.seed,
+    };
+    let session = Session::new(scene, args.strategy.strategy(), overrides);
+    let now = Instant::now();
+    let pacer = Pacer::new(args.fps, now);
+    let hud = HudState::new(String::new(), session.target(), pacer.period_ms());
     let mut app = App {
-        world,
-        clock: None,
-        window: None,
-        pixels: None,
-        last: Instant::now(),
-        alpha: 0.0,
+        session,
+        catalog: Catalog::locate(),
+        gfx: None,
+        raster: Rasteriser::default(),
+        hud,
+        notice_until: None,
+        mouse: Mouse::default(),
+        pacer,
+        perf: PerfLog::new(now),
+        last_frame: None,
         frames: 0,
         error: None,
     };
     event_loop
         .run_app(&mut app)
         .map_err(|e| Failure::runtime(format!("window event loop failed: {e}")))?;
-    match app.error {
-        Some(e) => Err(e),
-        None => Ok(()),
-    }
+    app.error.map_or(Ok(()), Err)
+}
+
+/// The window and its framebuffer.
+struct Gfx {
+    window: Arc<Window>,
+    pixels: Pixels<'static>,
+    width: u32,
+    height: u32,
+}
+
+/// The cursor (in window pixels) and which buttons are held.
+#[derive(Default)]
+struct Mouse {
+    at: Option<PhysicalPosition<f64>>,
+    left: bool,
+    right: bool,
 }
 
 struct App {
-    world: World,
-    clock: Option<FixedTimestep>,
-    window: Option<Arc<Window>>,
-    pixels: Option<Pixels<'static>>,
-    last: Instant,
-    alpha: f32,
+    session: Session,
+    catalog: Catalog,
+    gfx: Option<Gfx>,
+    raster: Rasteriser,
+    hud: HudState,
+    notice_until: Option<Instant>,
+    mouse: Mouse,
+    pacer: Pacer,
+    perf: PerfLog,
+    last_frame: Option<Instant>,
     frames: u64,
     error: Option<Failure>,
 }
 
 impl App {
-    fn fail(&mut self, event_loop: &ActiveEventLoop, message: String) {
-        self.error = Some(Failure::runtime(message));
-        event_loop.exit();
-    }
-
     fn open(&mut self, event_loop: &ActiveEventLoop) -> Result<(), String> {
         let attributes = Window::default_attributes()
             .with_title(TITLE)
@@ -76,66 +118,238 @@ impl App {
                 .map_err(|e| format!("cannot open a window: {e}"))?,
         );
         let size = window.inner_size();
-        let (w, h) = (size.width.max(1), size.height.max(1));
-        let pixels = build_pixels(Arc::clone(&window), w, h)?;
-        println!(
-            "window opened: {w}x{h}, scene '{}', {} particles",
-            self.world.scene().display_name(),
-            self.world.len()
+        let (width, height) = (size.width.max(1), size.height.max(1));
+        let pixels = build_pixels(Arc::clone(&window), width, height)?;
+        let world = self.session.world();
+        crate::out!(
+            "window opened: {width}x{height}, scene '{}', {} particles, {} fps target",
+            world.scene().display_name(),
+            world.len(),
+            fps_text(self.pacer.period_ms()),
         );
-        self.window = Some(window);
-        self.pixels = Some(pixels);
-        let s = &self.world.scene().world;
-        self.clock = Some(FixedTimestep::new(f64::from(s.dt), s.max_steps_per_frame));
-        self.last = Instant::now();
+        self.gfx = Some(Gfx {
+            window,
+            pixels,
+            width,
+            height,
+        });
         Ok(())
     }
 
-    fn redraw(&mut self) -> Result<(), String> {
-        let (Some(pixels), Some(clock)) = (self.pixels.as_mut(), self.clock.as_mut()) else {
-            return Ok(());
-        };
+    /// Simulates, draws and presents one frame. A failing present ends the program.
+    fn redraw(&mut self, event_loop: &ActiveEventLoop) {
         let now = Instant::now();
-        let frame = clock.advance((now - self.last).as_secs_f64());
-        self.last = now;
-        self.world.run(u64::from(frame.steps));
-        self.alpha = frame.alpha;
-        let texture = pixels.texture().size();
-        let view = Viewport {
-            width: texture.width,
-            height: texture.height,
-            world: self.world.bounds(),
+        let interval = self.last_frame.map_or(Duration::ZERO, |l| now - l);
+        self.last_frame = Some(now);
+        self.pacer.started(now);
+        if let Err(e) = self.sync_size() {
+            self.announce(Outcome::error(e));
+        }
+        let Some((width, height)) = self.gfx.as_ref().map(|g| (g.width, g.height)) else {
+            return;
         };
-        render::draw(pixels.frame_mut(), view, &self.world, self.alpha);
-        pixels
+        if width == 0 || height == 0 {
+            return; // Minimised: nothing to show, and no time is simulated.
+        }
+        let view = Viewport {
+            width,
+            height,
+            world: self.session.world().bounds(),
+        };
+        self.update_mouse(view);
+        let tick = self.session.tick(interval.as_secs_f64());
+        self.refresh_hud(now);
+        let (render_ms, present) = self.draw(view, tick.alpha);
+        let present_ms = match present {
+            Ok(ms) => ms,
+            Err(e) => {
+                self.error = Some(Failure::runtime(e));
+                return event_loop.exit();
+            }
+        };
+        let sample = FrameSample {
+            interval_ms: interval.as_secs_f32() * 1000.0,
+            systems: tick.systems,
+            render_ms,
+            present_ms,
+            steps: tick.steps,
+        };
+        self.finish_frame(sample, now);
+    }
+
+    /// Rasterises and presents; returns the render time and the present time (in ms).
+    fn draw(&mut self, view: Viewport, alpha: f32) -> (f32, Result<f32, String>) {
+        let Some(gfx) = self.gfx.as_mut() else {
+            return (0.0, Ok(0.0));
+        };
+        let start = Instant::now();
+        let frame = gfx.pixels.frame_mut();
+        self.raster.draw(frame, view, self.session.world(), alpha);
+        hud::draw(frame, view.width, view.height, &self.hud);
+        let rendered = Instant::now();
+        let present = gfx
+            .pixels
             .render()
-            .map_err(|e| format!("present failed: {e}"))?;
+            .map(|()| rendered.elapsed().as_secs_f32() * 1000.0)
+            .map_err(|e| format!("present failed: {e}"));
+        ((rendered - start).as_secs_f32() * 1000.0, present)
+    }
+
+    fn finish_frame(&mut self, sample: FrameSample, now: Instant) {
+        self.hud.push(sample);
         self.frames += 1;
-        if self.frames == 1 || self.frames.is_multiple_of(300) {
-            println!(
+        let world = self.session.world();
+        if let Some(line) = self.perf.record(sample, now, world.len(), world.strategy()) {
+            crate::out!("{line}");
+        }
+        if self.frames == 1 || self.frames.is_multiple_of(FRAME_LOG_EVERY) {
+            crate::out!(
                 "frame {} drawn: {} particles, step {}",
                 self.frames,
-                self.world.len(),
-                self.world.steps()
+                world.len(),
+                world.steps()
             );
         }
+    }
+
+    /// Copies what the HUD shows from the session; expires the notice.
+    fn refresh_hud(&mut self, now: Instant) {
+        let world = self.session.world();
+        let hud = &mut self.hud;
+        if hud.scene != world.scene().display_name() {
+            hud.scene = world.scene().display_name().into_owned();
+        }
+        hud.particles = world.len();
+        hud.budget = world.budget();
+        hud.strategy = self.session.target();
+        hud.pending = self.session.pending();
+        hud.paused = self.session.paused();
+        hud.counters = world.counters().totals();
+        if self.notice_until.is_some_and(|t| now >= t) {
+            hud.notice = None;
+            self.notice_until = None;
+        }
+    }
+
+    /// Holds the attractor under the cursor while a button is down (left pulls, right
+    /// pushes).
+    fn update_mouse(&mut self, view: Viewport) {
+        let m = &self.mouse;
+        let at =
+            m.at.filter(|_| m.left || m.right)
+                .map(|p| view.to_world(p.x, p.y));
+        let repel = m.right && !m.left;
+        self.session.set_mouse(at, repel);
+    }
+
+    /// Makes the framebuffer match the window's inner size (after a resize, a scale-factor
+    /// change or a restore); a minimised window (0x0) keeps its buffer.
+    fn sync_size(&mut self) -> Result<(), String> {
+        let Some(gfx) = self.gfx.as_mut() else {
+            return Ok(());
+        };
+        let size = gfx.window.inner_size();
+        if (size.width, size.height) == (gfx.width, gfx.height) {
+            return Ok(());
+        }
+        // Recorded first, so a failing size is not retried every frame.
+        (gfx.width, gfx.height) = (size.width, size.height);
+        if size.width == 0 || size.height == 0 {
+            return Ok(());
+        }
+        let fail = |e: pixels::TextureError| {
+            format!("cannot resize to {}x{}: {e}", size.width, size.height)
+        };
+        gfx.pixels
+            .resize_surface(size.width, size.height)
+            .map_err(fail)?;
+        gfx.pixels
+            .resize_buffer(size.width, size.height)
+            .map_err(fail)?;
+        crate::out!("resized: {}x{}", size.width, size.height);
         Ok(())
     }
 
-    fn resize(&mut self, width: u32, height: u32) -> Result<(), String> {
-        // Minimised windows report 0x0: keep the old buffer until a real size comes back.
-        if width == 0 || height == 0 {
-            return Ok(());
+    fn on_key(&mut self, event_loop: &ActiveEventLoop, event: &KeyEvent) {
+        if event.state != ElementState::Pressed {
+            return;
         }
-        if let Some(pixels) = self.pixels.as_mut() {
-            pixels
-                .resize_surface(width, height)
-                .map_err(|e| format!("resize failed: {e}"))?;
-            pixels
-                .resize_buffer(width, height)
-                .map_err(|e| format!("resize failed: {e}"))?;
+        let Some(command) = keys::command_for(&event.logical_key, event.repeat) else {
+            return;
+        };
+        let outcome = match command {
+            Command::Sim(action) => self.session.apply(action, &self.catalog),
+            Command::Ui(UiAction::ToggleHud) => {
+                self.hud.visible = !self.hud.visible;
+                Outcome::ok(format!("hud: {}", on_off(self.hud.visible)))
+            }
+            Command::Ui(UiAction::ToggleHelp) => {
+                self.hud.help = !self.hud.help;
+                Outcome::ok(format!("help: {}", on_off(self.hud.help)))
+            }
+            Command::Ui(UiAction::Screenshot) => self.screenshot(),
+            Command::Ui(UiAction::Quit) => {
+                crate::out!("quit (Esc) after {} frames", self.frames);
+                event_loop.exit();
+                return;
+            }
+        };
+        self.announce(outcome);
+    }
+
+    /// Saves the last drawn frame (particles and HUD) as a PNG in the current directory.
+    fn screenshot(&self) -> Outcome {
+        let Some(gfx) = self.gfx.as_ref() else {
+            return Outcome::error("screenshot: no window yet".into());
+        };
+        let texture = gfx.pixels.texture().size();
+        let stamp = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let name = format!("sim-{stamp}-{}.png", self.frames);
+        let path = std::env::current_dir().map_or_else(|_| PathBuf::from(&name), |d| d.join(&name));
+        match write_png(&path, texture.width, texture.height, gfx.pixels.frame()) {
+            Ok(()) => Outcome::ok(format!("screenshot: {}", path.display())),
+            Err(e) => Outcome::error(format!("screenshot: {e}")),
         }
-        Ok(())
+    }
+
+    /// Prints the outcome's line and shows it as a notice.
+    fn announce(&mut self, outcome: Outcome) {
+        crate::out!("{}", outcome.line);
+        self.hud.notice = Some(Notice {
+            text: outcome.line,
+            error: outcome.error,
+        });
+        self.notice_until = Some(Instant::now() + NOTICE_FOR);
+    }
+
+    fn on_mouse(&mut self, event: &WindowEvent) {
+        match *event {
+            WindowEvent::CursorMoved { position, .. } => self.mouse.at = Some(position),
+            WindowEvent::CursorLeft { .. } => self.mouse.at = None,
+            WindowEvent::MouseInput { state, button, .. } => {
+                let down = state == ElementState::Pressed;
+                match button {
+                    MouseButton::Left => self.mouse.left = down,
+                    MouseButton::Right => self.mouse.right = down,
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn on_off(on: bool) -> &'static str {
+    if on { "on" } else { "off" }
+}
+
+fn fps_text(period_ms: f32) -> String {
+    if period_ms > 0.0 {
+        format!("{:.0}", 1000.0 / period_ms)
+    } else {
+        "uncapped".into()
     }
 }
 
@@ -154,44 +368,38 @@ fn build_pixels(window: Arc<Window>, w: u32, h: u32) -> Result<Pixels<'static>, 
 
 impl ApplicationHandler for App {
     fn resumed(&mut self, event_loop: &ActiveEventLoop) {
-        if self.window.is_none()
+        if self.gfx.is_none()
             && let Err(e) = self.open(event_loop)
         {
-            self.fail(event_loop, e);
+            self.error = Some(Failure::runtime(e));
+            event_loop.exit();
         }
     }
 
     fn window_event(&mut self, event_loop: &ActiveEventLoop, _id: WindowId, event: WindowEvent) {
-        let result = match event {
-            WindowEvent::CloseRequested => {
-                event_loop.exit();
-                Ok(())
+        match &event {
+            WindowEvent::CloseRequested => event_loop.exit(),
+            WindowEvent::Resized(_) | WindowEvent::ScaleFactorChanged { .. } => {
+                if let Err(e) = self.sync_size() {
+                    self.announce(Outcome::error(e));
+                }
             }
-            WindowEvent::Resized(size) => self.resize(size.width, size.height),
-            WindowEvent::RedrawRequested => self.redraw(),
-            WindowEvent::KeyboardInput {
-                event:
-                    KeyEvent {
-                        logical_key: Key::Named(NamedKey::Escape),
-                        state: ElementState::Pressed,
-                        ..
-                    },
-                ..
-            } => {
-                println!("quit (Esc) after {} frames", self.frames);
-                event_loop.exit();
-                Ok(())
-            }
-            _ => Ok(()),
-        };
-        if let Err(e) = result {
-            self.fail(event_loop, e);
+            WindowEvent::RedrawRequested => self.redraw(event_loop),
+            WindowEvent::KeyboardInput { event, .. } => self.on_key(event_loop, event),
+            _ => self.on_mouse(&event),
         }
     }
 
-    fn about_to_wait(&mut self, _event_loop: &ActiveEventLoop) {
-        if let Some(window) = &self.window {
-            window.request_redraw();
+    fn about_to_wait(&mut self, event_loop: &ActiveEventLoop) {
+        let Some(gfx) = &self.gfx else {
+            return;
+        };
+        if self.pacer.due(Instant::now()) {
+            gfx.window.request_redraw();
         }
+        event_loop.set_control_flow(match self.pacer.deadline() {
+            Some(deadline) => ControlFlow::WaitUntil(deadline),
+            None => ControlFlow::Poll,
+        });
     }
 }

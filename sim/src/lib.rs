@@ -5,6 +5,7 @@ pub mod app;
 pub mod bench;
 pub mod cli;
 pub mod headless;
+pub mod hud;
 pub mod render;
 pub mod snapshot;
 

@@ -6,9 +6,15 @@
 //! `previous = position - velocity * dt` (exact for the symplectic Euler step, except on
 //! the step of a wall bounce).
 //!
-//! Large frames are drawn in parallel: the image is cut into horizontal bands, one per
-//! worker, and each worker draws the particles that fall in its band. No two workers write
-//! the same pixel, and the result does not depend on the thread count.
+//! Drawing runs in two parallel passes, so each particle is read once and the random pixel
+//! writes stay within a cache-sized part of the frame:
+//! 1. *bin*: the particles are split between the workers; each worker turns its particles
+//!    into splats (pixel, colour) and appends them to one list per horizontal band of
+//!    [`BAND_ROWS`] rows;
+//! 2. *splat*: each band is cleared and gets the splats of every worker's list for it.
+//!
+//! Adding bytes with saturation gives `min(255, sum)` whatever the order, so the picture
+//! does not depend on the thread count.
 
 use engine::particle;
 use engine::storage::Rows;
@@ -20,7 +26,11 @@ use rayon::prelude::*;
 /// The background colour.
 pub const BACKGROUND: [u8; 4] = [6, 7, 14, 255];
 
-/// Below this many particles, drawing stays on one thread.
+/// Image rows per band (a power of two): 64 rows of a 1280-pixel frame are 320 KiB, which
+/// stays in a core's L2 cache while its splats land.
+pub const BAND_ROWS: u32 = 64;
+
+/// Below this many particles, binning stays on one thread.
 const PARALLEL_MIN_PARTICLES: usize = 50_000;
 
 /// How world coordinates map to pixels.
@@ -45,6 +55,10 @@ impl Viewport {
         let s = self.scale();
         Vec2::new(x as f32 / s.x, (self.height as f32 - y as f32) / s.y)
     }
+
+    fn frame_bytes(&self) -> usize {
+        self.width as usize * self.height as usize * 4
+    }
 }
 
 /// Fills `frame` (RGBA, `width * height * 4` bytes) with the background.
@@ -55,47 +69,87 @@ pub fn clear(frame: &mut [u8]) {
 }
 
 /// Clears `frame` and draws every particle of `world`, interpolated by `alpha` in [0, 1].
+/// A frame whose size does not match `view` is left alone.
 pub fn draw(frame: &mut [u8], view: Viewport, world: &World, alpha: f32) {
-    assert_eq!(
-        frame.len(),
-        view.width as usize * view.height as usize * 4,
-        "frame size"
-    );
-    let lag = (1.0 - alpha.clamp(0.0, 1.0)) * world.dt();
-    let row_bytes = view.width as usize * 4;
-    let bands = if world.len() < PARALLEL_MIN_PARTICLES {
-        1
-    } else {
-        world.pool().current_num_threads()
-    };
-    let band_rows = (view.height as usize).div_ceil(bands).max(1);
-    let rows = world.rows();
-    world.pool().install(|| {
-        frame
-            .par_chunks_mut(band_rows * row_bytes)
-            .enumerate()
-            .for_each(|(i, band)| {
-                clear(band);
-                let first_row = (i * band_rows) as u32;
-                let rows_here = (band.len() / row_bytes) as u32;
-                with_rows!(rows, |rows| draw_band(
-                    rows, band, view, first_row, rows_here, lag
-                ));
-            });
-    });
+    Rasteriser::default().draw(frame, view, world, alpha);
 }
 
-/// Draws the particles that land in image rows `[first_row, first_row + rows)` into `band`.
-fn draw_band<'a>(
+/// One particle's contribution: a pixel (counted from its band's first pixel) and the
+/// colour to add to it.
+#[derive(Clone, Copy, Debug)]
+struct Splat {
+    pixel: u32,
+    rgb: [u8; 3],
+}
+
+/// The drawing scratch (the splat lists), kept between frames so drawing does not allocate
+/// once the lists have grown.
+#[derive(Debug, Default)]
+pub struct Rasteriser {
+    /// `lists[worker * bands + band]`.
+    lists: Vec<Vec<Splat>>,
+}
+
+impl Rasteriser {
+    /// Clears `frame` and draws every particle of `world`, interpolated by `alpha` in
+    /// [0, 1]. A frame whose size does not match `view` is left alone.
+    pub fn draw(&mut self, frame: &mut [u8], view: Viewport, world: &World, alpha: f32) {
+        if frame.len() != view.frame_bytes() || frame.is_empty() {
+            return;
+        }
+        let lag = (1.0 - alpha.clamp(0.0, 1.0)) * world.dt();
+        let bands = view.height.div_ceil(BAND_ROWS) as usize;
+        let workers = if world.len() < PARALLEL_MIN_PARTICLES {
+            1
+        } else {
+            world.pool().current_num_threads()
+        };
+        if self.lists.len() < workers * bands {
+            self.lists.resize_with(workers * bands, Vec::new);
+        }
+        let lists = &mut self.lists[..workers * bands];
+        let rows = world.rows();
+        world.pool().install(|| {
+            with_rows!(rows, |rows| bin_all(rows, lists, bands, view, lag));
+            splat_all(frame, lists, bands, view);
+        });
+    }
+}
+
+/// Pass 1: splits `rows` between the workers, each filling its `bands` lists.
+fn bin_all<'a>(
     rows: impl Rows<'a, Item = particle::Ref<'a>>,
-    band: &mut [u8],
+    lists: &mut [Vec<Splat>],
+    bands: usize,
     view: Viewport,
-    first_row: u32,
-    rows_here: u32,
     lag: f32,
 ) {
+    let workers = lists.len() / bands;
+    let mut pieces = Vec::with_capacity(workers);
+    let mut rest = rows;
+    for left in (1..=workers).rev() {
+        let mid = rest.len() / left;
+        let (piece, tail) = rest.split_at(mid);
+        pieces.push(piece);
+        rest = tail;
+    }
+    pieces
+        .into_par_iter()
+        .zip(lists.par_chunks_mut(bands))
+        .for_each(|(piece, lists)| bin(piece, lists, view, lag));
+}
+
+/// Turns each particle of `rows` into a splat in the list of its band.
+fn bin<'a>(
+    rows: impl Rows<'a, Item = particle::Ref<'a>>,
+    lists: &mut [Vec<Splat>],
+    view: Viewport,
+    lag: f32,
+) {
+    lists.iter_mut().for_each(Vec::clear);
     let scale = view.scale();
     let (w, h) = (view.width as f32, view.height as f32);
+    let shift = BAND_ROWS.trailing_zeros();
     rows.for_each(|p| {
         let at = *p.position - *p.velocity * lag;
         let x = at.x * scale.x;
@@ -104,22 +158,43 @@ fn draw_band<'a>(
         if !(x >= 0.0 && x < w && y >= 0.0 && y < h) {
             return;
         }
-        let (x, y) = (x as u32, (y as u32).min(view.height - 1));
-        if y < first_row || y >= first_row + rows_here {
-            return;
-        }
+        let (x, y) = (x as i32 as u32, (y as i32 as u32).min(view.height - 1));
+        let band = y >> shift;
+        let pixel = (y - (band << shift)) * view.width + x;
         let fade = if p.lifetime.is_finite() {
             (1.0 - *p.age / *p.lifetime).clamp(0.15, 1.0)
         } else {
             1.0
         };
-        let i = ((y - first_row) * view.width + x) as usize * 4;
-        let px = &mut band[i..i + 3];
-        for (c, out) in p.color[..3].iter().zip(px) {
-            // A third of the colour per particle: three on one pixel reach full brightness.
-            *out = out.saturating_add((f32::from(*c) * fade * 0.34) as u8);
+        // A third of the colour per particle: three on one pixel reach full brightness.
+        // In 8.8 fixed point: one float conversion per particle, not three.
+        let gain = (fade * (0.34 * 256.0)) as i32 as u32;
+        let rgb = [0, 1, 2].map(|c| ((u32::from(p.color[c]) * gain) >> 8) as u8);
+        if let Some(list) = lists.get_mut(band as usize) {
+            list.push(Splat { pixel, rgb });
         }
     });
+}
+
+/// Pass 2: clears each band of `frame` and adds every worker's splats for it.
+fn splat_all(frame: &mut [u8], lists: &[Vec<Splat>], bands: usize, view: Viewport) {
+    let band_bytes = BAND_ROWS as usize * view.width as usize * 4;
+    frame
+        .par_chunks_mut(band_bytes)
+        .enumerate()
+        .for_each(|(band, pixels)| {
+            clear(pixels);
+            for list in lists.iter().skip(band).step_by(bands) {
+                for s in list {
+                    let i = s.pixel as usize * 4;
+                    if let Some(px) = pixels.get_mut(i..i + 3) {
+                        for (out, add) in px.iter_mut().zip(s.rgb) {
+                            *out = out.saturating_add(add);
+                        }
+                    }
+                }
+            }
+        });
 }
 
 #[cfg(test)]

@@ -1,0 +1,368 @@
+//! The simulation behind the window: the world, its clock, and what each hotkey does to it.
+//!
+//! Strategy switches go through [`World::request`], so they apply between steps. The session
+//! remembers the strategy and budget it asked for (the *target*), so pressing a key twice
+//! before the next step toggles back instead of asking for the same thing twice.
+
+use super::keys::SimAction;
+use super::scenes::Catalog;
+use crate::cli::{apply_overrides, default_threads};
+use engine::scene::{MAX_PARTICLES, Scene};
+use engine::timer::System;
+use engine::timestep::FixedTimestep;
+use engine::world::{Strategy, Switch, World};
+
+/// What an action did, as one log line (also shown as the on-screen notice).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outcome {
+    /// The line, e.g. `switch: layout -> aos`.
+    pub line: String,
+    /// The action failed (shown in the warning colour).
+    pub error: bool,
+}
+
+impl Outcome {
+    /// A success.
+    pub fn ok(line: String) -> Outcome {
+        Outcome { line, error: false }
+    }
+
+    /// A failure.
+    pub fn error(line: String) -> Outcome {
+        Outcome { line, error: true }
+    }
+}
+
+/// `--particles` and `--seed` from the command line, applied to every scene loaded.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Overrides {
+    /// Particle budget.
+    pub particles: Option<u32>,
+    /// RNG seed.
+    pub seed: Option<u64>,
+}
+
+/// The steps one frame ran and where their time went.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Tick {
+    /// Fixed steps run.
+    pub steps: u32,
+    /// Interpolation alpha for rendering.
+    pub alpha: f32,
+    /// Milliseconds per system, summed over the steps, in [`System::ALL`] order.
+    pub systems: [f32; 6],
+}
+
+/// A running simulation and the controls over it.
+pub struct Session {
+    world: World,
+    scene: Scene,
+    clock: FixedTimestep,
+    target: Strategy,
+    budget: u32,
+    paused: bool,
+    queued_steps: u32,
+    alpha: f32,
+    overrides: Overrides,
+}
+
+impl Session {
+    /// Starts `scene` with `strategy`; `overrides` also apply to scenes loaded later.
+    pub fn new(scene: Scene, strategy: Strategy, overrides: Overrides) -> Session {
+        let world = World::new(scene.clone(), strategy);
+        Session {
+            clock: clock_for(&scene),
+            budget: world.budget(),
+            target: world.strategy(),
+            world,
+            scene,
+            paused: false,
+            queued_steps: 0,
+            alpha: 0.0,
+            overrides,
+        }
+    }
+
+    /// The world, for rendering and the HUD.
+    pub fn world(&self) -> &World {
+        &self.world
+    }
+
+    /// The strategy asked for (in effect from the next step on).
+    pub fn target(&self) -> Strategy {
+        self.target
+    }
+
+    /// Whether a requested switch has not been applied yet.
+    pub fn pending(&self) -> bool {
+        self.world.strategy() != self.target || self.world.budget() != self.budget
+    }
+
+    /// Whether the simulation is paused.
+    pub fn paused(&self) -> bool {
+        self.paused
+    }
+
+    /// Holds the mouse attractor at `at` (world units), repelling if `repel`; `None` lets go.
+    pub fn set_mouse(&mut self, at: Option<glam::Vec2>, repel: bool) {
+        self.world.set_mouse(at, repel);
+    }
+
+    /// Advances the clock by `elapsed` seconds of wall time (unless paused) and runs the
+    /// steps due, plus any single steps queued while paused.
+    pub fn tick(&mut self, elapsed: f64) -> Tick {
+        let mut steps = std::mem::take(&mut self.queued_steps);
+        if !self.paused {
+            let frame = self.clock.advance(elapsed);
+            self.alpha = frame.alpha;
+            steps += frame.steps;
+        }
+        let mut systems = [0.0f32; 6];
+        for _ in 0..steps {
+            self.world.step();
+            let times = self.world.system_times();
+            for (ms, s) in systems.iter_mut().zip(System::ALL) {
+                *ms += times.get(s).as_secs_f32() * 1000.0;
+            }
+        }
+        Tick {
+            steps,
+            alpha: self.alpha,
+            systems,
+        }
+    }
+
+    /// Does what a hotkey asks; the outcome is the line to log and show.
+    pub fn apply(&mut self, action: SimAction, catalog: &Catalog) -> Outcome {
+        match action {
+            SimAction::Layout => {
+                let layout = self.target.layout.toggled();
+                self.target.layout = layout;
+                self.switch(Switch::Layout(layout), "layout", layout.name())
+            }
+            SimAction::Lock => {
+                let lock = self.target.lock.next();
+                self.target.lock = lock;
+                self.switch(Switch::Lock(lock), "lock", lock.name())
+            }
+            SimAction::Padding => {
+                let padding = self.target.padding.toggled();
+                self.target.padding = padding;
+                self.switch(Switch::Padding(padding), "counters", padding.name())
+            }
+            SimAction::Threads => {
+                let threads = if self.target.threads == 1 {
+                    default_threads()
+                } else {
+                    1
+                };
+                self.target.threads = threads;
+                self.switch(Switch::Threads(threads), "threads", &threads.to_string())
+            }
+            SimAction::BudgetUp => self.set_budget(self.budget.saturating_mul(2)),
+            SimAction::BudgetDown => self.set_budget(self.budget / 2),
+            SimAction::Pause => {
+                self.paused = !self.paused;
+                let state = if self.paused { "on" } else { "off" };
+                Outcome::ok(format!("switch: pause -> {state}"))
+            }
+            SimAction::Step => self.queue_step(),
+            SimAction::Reset => {
+                self.rebuild(self.scene.clone());
+                Outcome::ok(format!("reset: scene {}", self.describe_scene()))
+            }
+            SimAction::Scene(n) => self.load_scene(n, catalog),
+        }
+    }
+
+    fn switch(&mut self, switch: Switch, what: &str, value: &str) -> Outcome {
+        self.world.request(switch);
+        Outcome::ok(format!("switch: {what} -> {value}"))
+    }
+
+    fn set_budget(&mut self, budget: u32) -> Outcome {
+        self.budget = budget.clamp(1, MAX_PARTICLES);
+        let budget = self.budget;
+        self.switch(Switch::Budget(budget), "budget", &budget.to_string())
+    }
+
+    fn queue_step(&mut self) -> Outcome {
+        if !self.paused {
+            return Outcome::error("step: only while paused (Space pauses)".into());
+        }
+        self.queued_steps += 1;
+        Outcome::ok(format!(
+            "step: {}",
+            self.world.steps() + u64::from(self.queued_steps)
+        ))
+    }
+
+    fn load_scene(&mut self, number: usize, catalog: &Catalog) -> Outcome {
+        let loaded = catalog.load(number).and_then(|(path, scene)| {
+            match apply_overrides(scene, self.overrides.particles, self.overrides.seed) {
+                Ok(s) => Ok((path, s)),
+                Err(e) => Err(format!("{}: {e}", path.display())),
+            }
+        });
+        match loaded {
+            Ok((path, scene)) => {
+                self.rebuild(scene);
+                Outcome::ok(format!(
+                    "scene: {number} -> {} from {}",
+                    self.describe_scene(),
+                    path.display()
+                ))
+            }
+            Err(e) => Outcome::error(format!("scene {number}: {e}")),
+        }
+    }
+
+    /// A fresh world for `scene` with the target strategy; the budget resets to the scene's.
+    fn rebuild(&mut self, scene: Scene) {
+        self.world = World::new(scene.clone(), self.target);
+        self.target = self.world.strategy();
+        self.budget = self.world.budget();
+        self.clock = clock_for(&scene);
+        self.scene = scene;
+        self.queued_steps = 0;
+        self.alpha = 0.0;
+    }
+
+    fn describe_scene(&self) -> String {
+        format!(
+            "'{}' ({} particles)",
+            self.scene.display_name(),
+            self.world.budget()
+        )
+    }
+}
+
+fn clock_for(scene: &Scene) -> FixedTimestep {
+    FixedTimestep::new(f64::from(scene.world.dt), scene.world.max_steps_per_frame)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use engine::counters::Padding;
+    use engine::storage::Layout;
+    use engine::sync::LockStrategy;
+
+    fn session() -> Session {
+        let scene = Scene::default_scene().with_particles(2_000).unwrap();
+        let strategy = Strategy {
+            threads: 2,
+            ..Strategy::default()
+        };
+        Session::new(scene, strategy, Overrides::default())
+    }
+
+    fn apply(s: &mut Session, action: SimAction) -> String {
+        s.apply(action, &Catalog::locate()).line
+    }
+
+    #[test]
+    fn switches_log_one_line_and_apply_at_the_next_step() {
+        let mut s = session();
+        assert_eq!(apply(&mut s, SimAction::Layout), "switch: layout -> aos");
+        assert_eq!(apply(&mut s, SimAction::Lock), "switch: lock -> mutex");
+        assert_eq!(
+            apply(&mut s, SimAction::Padding),
+            "switch: counters -> packed"
+        );
+        assert_eq!(apply(&mut s, SimAction::Threads), "switch: threads -> 1");
+        assert!(s.pending());
+        assert_eq!(s.world().strategy().layout, Layout::Soa);
+        s.tick(1.0 / 60.0);
+        let now = s.world().strategy();
+        assert_eq!(
+            (now.layout, now.lock, now.padding, now.threads),
+            (Layout::Aos, LockStrategy::Mutex, Padding::Packed, 1)
+        );
+        assert!(!s.pending());
+    }
+
+    #[test]
+    fn a_double_press_before_a_step_toggles_back() {
+        let mut s = session();
+        apply(&mut s, SimAction::Layout);
+        assert_eq!(apply(&mut s, SimAction::Layout), "switch: layout -> soa");
+        s.tick(1.0 / 60.0);
+        assert_eq!(s.world().strategy().layout, Layout::Soa);
+    }
+
+    #[test]
+    fn budget_doubles_and_halves_within_range() {
+        let mut s = session();
+        assert_eq!(apply(&mut s, SimAction::BudgetUp), "switch: budget -> 4000");
+        for _ in 0..20 {
+            apply(&mut s, SimAction::BudgetDown);
+        }
+        assert_eq!(s.budget, 1);
+        s.budget = MAX_PARTICLES;
+        apply(&mut s, SimAction::BudgetUp);
+        assert_eq!(s.budget, MAX_PARTICLES);
+    }
+
+    #[test]
+    fn pause_stops_the_clock_and_n_steps_once() {
+        let mut s = session();
+        assert!(s.apply(SimAction::Step, &Catalog::locate()).error);
+        apply(&mut s, SimAction::Pause);
+        let before = s.world().steps();
+        assert_eq!(s.tick(1.0).steps, 0);
+        assert_eq!(
+            apply(&mut s, SimAction::Step),
+            format!("step: {}", before + 1)
+        );
+        let tick = s.tick(1.0);
+        assert_eq!(tick.steps, 1);
+        assert!(tick.systems.iter().sum::<f32>() > 0.0);
+        assert_eq!(s.world().steps(), before + 1);
+        assert_eq!(apply(&mut s, SimAction::Pause), "switch: pause -> off");
+        assert!(s.tick(0.05).steps > 0);
+    }
+
+    #[test]
+    fn reset_rebuilds_the_same_scene_with_the_target_strategy() {
+        let mut s = session();
+        let start = s.world().state_hash();
+        apply(&mut s, SimAction::Layout);
+        s.tick(0.05);
+        assert_eq!(
+            apply(&mut s, SimAction::Reset),
+            "reset: scene 'default' (2000 particles)"
+        );
+        assert_eq!(s.world().steps(), 0);
+        assert_eq!(s.world().strategy().layout, Layout::Aos);
+        assert_eq!(
+            s.world().state_hash(),
+            start,
+            "layout does not change the state"
+        );
+    }
+
+    #[test]
+    fn scenes_load_by_number_with_the_overrides_and_fail_softly() {
+        let mut s = session();
+        s.overrides.particles = Some(1_000);
+        let out = s.apply(SimAction::Scene(1), &Catalog::locate());
+        assert!(!out.error, "{}", out.line);
+        assert!(
+            out.line.starts_with("scene: 1 -> 'churn' (1000 particles)"),
+            "{}",
+            out.line
+        );
+        let out = s.apply(SimAction::Scene(9), &Catalog::locate());
+        assert!(
+            out.error && out.line.starts_with("scene 9: no scene 9"),
+            "{}",
+            out.line
+        );
+        assert_eq!(
+            s.world().scene().name,
+            "churn",
+            "a failed load keeps the scene"
+        );
+    }
+}

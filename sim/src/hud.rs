@@ -1,0 +1,615 @@
+//! The overlay drawn over the particles: numbers (frame time, per-system milliseconds, the
+//! active strategies, the counters), a frame-time graph, a help panel listing the hotkeys and
+//! short notices.
+//!
+//! It needs no window: [`draw`] paints a [`HudState`] onto any RGBA frame, so tests and
+//! screenshots see exactly what the window shows.
+
+mod canvas;
+
+use canvas::{Canvas, GLYPH, Rect, Rgb};
+use engine::counters::Counter;
+use engine::timer::System;
+use engine::world::Strategy;
+use std::collections::VecDeque;
+
+/// Frames kept for the graph (about three seconds at 60 fps).
+pub const HISTORY: usize = 180;
+
+/// Frames averaged for the numbers, so they are steady enough to read (about half a second).
+const AVERAGE: usize = 30;
+
+const TEXT: Rgb = [225, 228, 235];
+const DIM: Rgb = [140, 146, 160];
+const VALUE: Rgb = [255, 214, 102];
+const SIMULATE: Rgb = [255, 140, 60];
+const RENDER: Rgb = [90, 210, 120];
+const PRESENT: Rgb = [90, 150, 255];
+const IDLE: Rgb = [60, 64, 78];
+const WARN: Rgb = [255, 110, 100];
+const PANEL: Rgb = [8, 10, 20];
+const PANEL_ALPHA: u8 = 200;
+
+/// The hotkeys, as the help panel lists them.
+pub const HOTKEYS: [(&str, &str); 15] = [
+    ("L", "layout SoA <-> AoS"),
+    ("K", "next lock strategy"),
+    ("P", "counter padding on/off"),
+    ("T", "threads 1 <-> all cores"),
+    ("Space", "pause / resume"),
+    ("N", "one step while paused"),
+    ("+ -", "particle budget x2 / /2"),
+    ("R", "reset the scene"),
+    ("1-9", "load scene (assets/scenes)"),
+    ("mouse", "left attracts, right repels"),
+    ("F1", "HUD on/off"),
+    ("H", "this help"),
+    ("F12", "screenshot to PNG"),
+    ("Esc", "quit"),
+    ("", "(numbers: ms per frame, 0.5 s average)"),
+];
+
+/// Where one frame's time went, in milliseconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct FrameSample {
+    /// From the start of the previous frame to the start of this one (includes pacing).
+    pub interval_ms: f32,
+    /// Each system, summed over the frame's steps, in [`System::ALL`] order.
+    pub systems: [f32; 6],
+    /// Rasterising particles and drawing the HUD.
+    pub render_ms: f32,
+    /// Handing the frame to the GPU and presenting it.
+    pub present_ms: f32,
+    /// Fixed steps run in this frame.
+    pub steps: u32,
+}
+
+impl FrameSample {
+    /// All systems together.
+    pub fn simulate_ms(&self) -> f32 {
+        self.systems.iter().sum()
+    }
+
+    /// The field-by-field mean of `samples` (all zero for none).
+    pub fn mean<'a>(samples: impl IntoIterator<Item = &'a FrameSample>) -> FrameSample {
+        let mut sum = FrameSample::default();
+        let mut n = 0u32;
+        let mut steps = 0u64;
+        for s in samples {
+            sum.interval_ms += s.interval_ms;
+            for (a, b) in sum.systems.iter_mut().zip(&s.systems) {
+                *a += b;
+            }
+            sum.render_ms += s.render_ms;
+            sum.present_ms += s.present_ms;
+            steps += u64::from(s.steps);
+            n += 1;
+        }
+        if n == 0 {
+            return sum;
+        }
+        let k = n as f32;
+        FrameSample {
+            interval_ms: sum.interval_ms / k,
+            systems: sum.systems.map(|t| t / k),
+            render_ms: sum.render_ms / k,
+            present_ms: sum.present_ms / k,
+            steps: (steps / u64::from(n)) as u32,
+        }
+    }
+}
+
+/// Everything the overlay shows; the window updates it every frame.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HudState {
+    /// The numbers and the graph are drawn (F1).
+    pub visible: bool,
+    /// The hotkey panel is drawn (H).
+    pub help: bool,
+    /// The scene's name.
+    pub scene: String,
+    /// Live particles.
+    pub particles: usize,
+    /// The particle budget.
+    pub budget: u32,
+    /// The strategies in effect.
+    pub strategy: Strategy,
+    /// A switch was requested but not applied yet (it applies at the next step).
+    pub pending: bool,
+    /// The simulation is paused.
+    pub paused: bool,
+    /// The counters' totals, in [`Counter::ALL`] order.
+    pub counters: [u64; 5],
+    /// The frame time the window paces to, in ms (0: uncapped).
+    pub target_ms: f32,
+    /// The last frames, oldest first, at most [`HISTORY`].
+    pub history: VecDeque<FrameSample>,
+    /// A short message (a switch, an error), shown even when the HUD is hidden.
+    pub notice: Option<Notice>,
+}
+
+/// A message in the notice box.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Notice {
+    /// The text (wrapped to the frame's width).
+    pub text: String,
+    /// Shown in the warning colour.
+    pub error: bool,
+}
+
+impl HudState {
+    /// A visible HUD with no history yet.
+    pub fn new(scene: String, strategy: Strategy, target_ms: f32) -> HudState {
+        HudState {
+            visible: true,
+            help: false,
+            scene,
+            particles: 0,
+            budget: 0,
+            strategy,
+            pending: false,
+            paused: false,
+            counters: [0; 5],
+            target_ms,
+            history: VecDeque::with_capacity(HISTORY),
+            notice: None,
+        }
+    }
+
+    /// Appends a frame, dropping the oldest beyond [`HISTORY`].
+    pub fn push(&mut self, sample: FrameSample) {
+        if self.history.len() == HISTORY {
+            self.history.pop_front();
+        }
+        self.history.push_back(sample);
+    }
+
+    /// The mean of the last half second or so of frames.
+    pub fn recent(&self) -> FrameSample {
+        let skip = self.history.len().saturating_sub(AVERAGE);
+        FrameSample::mean(self.history.iter().skip(skip))
+    }
+}
+
+/// Draws `state` over `frame` (RGBA, `width * height * 4` bytes). A frame of the wrong
+/// size is left alone.
+pub fn draw(frame: &mut [u8], width: u32, height: u32, state: &HudState) {
+    let Some(mut canvas) = Canvas::new(frame, width, height) else {
+        return;
+    };
+    let scale = text_scale(width, height);
+    if state.visible {
+        stats_panel(&mut canvas, scale, state);
+    }
+    if state.help {
+        help_panel(&mut canvas, scale);
+    }
+    if let Some(notice) = &state.notice {
+        notice_box(&mut canvas, scale, notice);
+    }
+}
+
+/// 2x text from about 1280x720 up, 1x below.
+pub fn text_scale(width: u32, height: u32) -> u32 {
+    if width >= 1100 && height >= 620 { 2 } else { 1 }
+}
+
+/// Lays out lines of text top to bottom.
+struct Writer {
+    x: i32,
+    y: i32,
+    scale: u32,
+}
+
+impl Writer {
+    fn line_height(&self) -> i32 {
+        (10 * self.scale) as i32
+    }
+
+    /// Draws coloured pieces on one line, then moves down a line.
+    fn line(&mut self, canvas: &mut Canvas, pieces: &[(Rgb, &str)]) {
+        let mut x = self.x;
+        for (color, text) in pieces {
+            x = canvas.text(x, self.y, self.scale, *color, text);
+        }
+        self.y += self.line_height();
+    }
+}
+
+/// Columns of the stats panel (in characters).
+const PANEL_COLS: u32 = 36;
+/// Text lines of the stats panel.
+const PANEL_LINES: u32 = 12;
+/// The graph's height, in lines.
+const GRAPH_LINES: u32 = 4;
+
+fn stats_panel(canvas: &mut Canvas, scale: u32, state: &HudState) {
+    let pad = (4 * scale) as i32;
+    let line = 10 * scale;
+    let panel = Rect::new(
+        8,
+        8,
+        PANEL_COLS * GLYPH * scale + 2 * pad as u32,
+        (PANEL_LINES + GRAPH_LINES) * line + 2 * pad as u32,
+    );
+    canvas.blend(panel, PANEL, PANEL_ALPHA);
+    let mut w = Writer {
+        x: panel.x + pad,
+        y: panel.y + pad,
+        scale,
+    };
+    let recent = state.recent();
+    headline(canvas, &mut w, state, &recent);
+    let graph = Rect::new(
+        w.x,
+        w.y,
+        PANEL_COLS * GLYPH * scale,
+        GRAPH_LINES * line - 2 * scale,
+    );
+    frame_graph(canvas, graph, state);
+    w.y += (GRAPH_LINES * line) as i32;
+    system_table(canvas, &mut w, &recent);
+    strategy_lines(canvas, &mut w, state);
+    counter_lines(canvas, &mut w, &state.counters);
+    w.line(canvas, &[(DIM, "F1 hide  H help  Space pause")]);
+}
+
+fn headline(canvas: &mut Canvas, w: &mut Writer, state: &HudState, recent: &FrameSample) {
+    let particles = format!(
+        "{} / {}",
+        compact(state.particles as u64),
+        compact(u64::from(state.budget))
+    );
+    w.line(
+        canvas,
+        &[
+            (TEXT, &format!("{:<12.12} ", state.scene)),
+            (VALUE, &particles),
+        ],
+    );
+    let fps = if recent.interval_ms > 0.0 {
+        1000.0 / recent.interval_ms
+    } else {
+        0.0
+    };
+    let status = if state.paused { "  PAUSED" } else { "" };
+    w.line(
+        canvas,
+        &[
+            (VALUE, &format!("{fps:5.1}")),
+            (TEXT, " fps "),
+            (VALUE, &format!("{:6.2}", recent.interval_ms)),
+            (TEXT, " ms/frame"),
+            (WARN, status),
+        ],
+    );
+}
+
+/// Per-system milliseconds, in the colours of the graph.
+fn system_table(canvas: &mut Canvas, w: &mut Writer, recent: &FrameSample) {
+    let cell = |name: &str, ms: f32| format!("{name:<9}{ms:6.2}  ");
+    let mut rows: Vec<(Rgb, String)> = System::ALL
+        .iter()
+        .zip(recent.systems)
+        .map(|(s, ms)| (SIMULATE, cell(s.name(), ms)))
+        .collect();
+    rows.push((RENDER, cell("render", recent.render_ms)));
+    rows.push((PRESENT, cell("present", recent.present_ms)));
+    for pair in rows.chunks(2) {
+        let pieces: Vec<(Rgb, &str)> = pair.iter().map(|(c, t)| (*c, t.as_str())).collect();
+        w.line(canvas, &pieces);
+    }
+}
+
+fn strategy_lines(canvas: &mut Canvas, w: &mut Writer, state: &HudState) {
+    let s = state.strategy;
+    w.line(
+        canvas,
+        &[
+            (DIM, "layout "),
+            (VALUE, &format!("{:<4}", s.layout.name())),
+            (DIM, " lock "),
+            (VALUE, s.lock.name()),
+        ],
+    );
+    let pending = if state.pending { " (next step)" } else { "" };
+    w.line(
+        canvas,
+        &[
+            (DIM, "counters "),
+            (VALUE, s.padding.name()),
+            (DIM, " threads "),
+            (VALUE, &s.threads.to_string()),
+            (WARN, pending),
+        ],
+    );
+}
+
+fn counter_lines(canvas: &mut Canvas, w: &mut Writer, totals: &[u64; 5]) {
+    let label = |c: Counter| match c {
+        Counter::Spawned => "spawned",
+        Counter::Died => "died",
+        Counter::Bounces => "bounces",
+        Counter::CellsVisited => "cells",
+        Counter::NeighbourChecks => "pairs",
+    };
+    let cells: Vec<String> = Counter::ALL
+        .iter()
+        .zip(totals)
+        .map(|(c, n)| format!("{} {:<7}", label(*c), compact(*n)))
+        .collect();
+    for chunk in cells.chunks(2) {
+        let text = chunk.concat();
+        w.line(canvas, &[(DIM, text.trim_end())]);
+    }
+}
+
+/// Stacked bars, one per frame: simulate, render, present, then idle up to the frame
+/// interval. A dim line marks the target frame time; the scale tops out at twice it.
+fn frame_graph(canvas: &mut Canvas, area: Rect, state: &HudState) {
+    canvas.blend(area, [0, 0, 0], 120);
+    let target = if state.target_ms > 0.0 {
+        state.target_ms
+    } else {
+        1000.0 / 60.0
+    };
+    let top_ms = 2.0 * target;
+    let px_per_ms = area.h as f32 / top_ms;
+    let bar = (area.w / HISTORY as u32).max(1);
+    let first = area.x + area.w as i32 - (state.history.len() as u32 * bar) as i32;
+    for (i, s) in state.history.iter().enumerate() {
+        let x = first + (i as u32 * bar) as i32;
+        let work = s.simulate_ms() + s.render_ms + s.present_ms;
+        let segments = [
+            (SIMULATE, s.simulate_ms()),
+            (RENDER, s.render_ms),
+            (PRESENT, s.present_ms),
+            (IDLE, (s.interval_ms - work).max(0.0)),
+        ];
+        let mut bottom = area.y + area.h as i32;
+        for (color, ms) in segments {
+            let room = (bottom - area.y).max(0) as f32;
+            let h = (ms * px_per_ms).min(room).round() as u32;
+            bottom -= h as i32;
+            canvas.fill(Rect::new(x, bottom, bar, h), color);
+        }
+    }
+    let y = area.y + area.h as i32 - (target * px_per_ms).round() as i32;
+    canvas.blend(Rect::new(area.x, y, area.w, 1), TEXT, 110);
+}
+
+fn help_panel(canvas: &mut Canvas, scale: u32) {
+    let line = 10 * scale;
+    let cols = 44;
+    let pad = 6 * scale;
+    let w = cols * GLYPH * scale + 2 * pad;
+    let h = (HOTKEYS.len() as u32 + 2) * line + 2 * pad;
+    let x = (canvas.width().saturating_sub(w) / 2) as i32;
+    let y = (canvas.height().saturating_sub(h) / 2) as i32;
+    canvas.blend(Rect::new(x, y, w, h), PANEL, 225);
+    let mut writer = Writer {
+        x: x + pad as i32,
+        y: y + pad as i32,
+        scale,
+    };
+    writer.line(canvas, &[(VALUE, "Hotkeys")]);
+    writer.y += line as i32;
+    for (key, what) in HOTKEYS {
+        writer.line(canvas, &[(VALUE, &format!("{key:<7}")), (TEXT, what)]);
+    }
+}
+
+/// The notice, near the bottom, centred, wrapped to the frame (at most four lines).
+fn notice_box(canvas: &mut Canvas, scale: u32, notice: &Notice) {
+    let glyph = GLYPH * scale;
+    let pad = 6 * scale;
+    let max_cols = (canvas.width().saturating_sub(2 * pad + 16) / glyph).max(1) as usize;
+    let lines = wrap(&notice.text, max_cols, 4);
+    let cols = lines.iter().map(|l| l.chars().count()).max().unwrap_or(0) as u32;
+    let line = 10 * scale;
+    let w = cols * glyph + 2 * pad;
+    let h = lines.len() as u32 * line + 2 * pad;
+    let x = (canvas.width().saturating_sub(w) / 2) as i32;
+    let y = canvas.height() as i32 - h as i32 - (16 * scale) as i32;
+    canvas.blend(Rect::new(x, y, w, h), PANEL, 220);
+    let color = if notice.error { WARN } else { VALUE };
+    let mut writer = Writer {
+        x: x + pad as i32,
+        y: y + pad as i32,
+        scale,
+    };
+    for l in &lines {
+        writer.line(canvas, &[(color, l)]);
+    }
+}
+
+/// Splits `text` into lines of at most `cols` characters (at spaces where possible), keeping
+/// at most `max_lines`.
+fn wrap(text: &str, cols: usize, max_lines: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut current = String::new();
+    for word in text.split_whitespace() {
+        for piece in chunks(word, cols) {
+            let needed =
+                current.chars().count() + usize::from(!current.is_empty()) + piece.chars().count();
+            if !current.is_empty() && needed > cols {
+                lines.push(std::mem::take(&mut current));
+            }
+            if !current.is_empty() {
+                current.push(' ');
+            }
+            current.push_str(&piece);
+        }
+    }
+    if !current.is_empty() {
+        lines.push(current);
+    }
+    lines.truncate(max_lines);
+    lines
+}
+
+/// `word` cut into pieces of at most `cols` characters.
+fn chunks(word: &str, cols: usize) -> Vec<String> {
+    let chars: Vec<char> = word.chars().collect();
+    chars
+        .chunks(cols.max(1))
+        .map(|c| c.iter().collect())
+        .collect()
+}
+
+/// A count in at most six characters: 999, 12.3k, 4.56M, 7.89G.
+pub fn compact(n: u64) -> String {
+    match n {
+        0..10_000 => n.to_string(),
+        10_000..1_000_000 => format!("{:.1}k", n as f64 / 1e3),
+        1_000_000..1_000_000_000 => format!("{:.2}M", n as f64 / 1e6),
+        _ => format!("{:.2}G", n as f64 / 1e9),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const W: u32 = 1280;
+    const H: u32 = 720;
+
+    fn blank() -> Vec<u8> {
+        [0u8, 0, 0, 255].repeat((W * H) as usize)
+    }
+
+    fn state() -> HudState {
+        let mut s = HudState::new("default".into(), Strategy::default(), 1000.0 / 60.0);
+        s.particles = 123_456;
+        s.budget = 1_000_000;
+        for i in 0..HISTORY + 20 {
+            s.push(FrameSample {
+                interval_ms: 16.7,
+                systems: [0.1, 0.2, 0.3, 2.0 + (i % 3) as f32, 1.0, 0.4],
+                render_ms: 3.0,
+                present_ms: 9.5,
+                steps: 2,
+            });
+        }
+        s
+    }
+
+    /// Pixels in the rectangle whose colour is exactly `color`.
+    fn count(frame: &[u8], rect: Rect, color: Rgb) -> usize {
+        let mut n = 0;
+        for y in rect.y..rect.y + rect.h as i32 {
+            for x in rect.x..rect.x + rect.w as i32 {
+                let i = ((y as u32 * W + x as u32) * 4) as usize;
+                n += usize::from(frame[i..i + 3] == color);
+            }
+        }
+        n
+    }
+
+    fn render(state: &HudState) -> Vec<u8> {
+        let mut frame = blank();
+        draw(&mut frame, W, H, state);
+        frame
+    }
+
+    #[test]
+    fn the_panel_shows_text_top_left_and_leaves_the_rest_alone() {
+        let frame = render(&state());
+        // The first line (scene name, white at 2x) starts at (8 + 8, 8 + 8).
+        assert!(count(&frame, Rect::new(16, 16, 7 * 16, 16), TEXT) > 100);
+        // Particle count in the value colour on the same line.
+        assert!(count(&frame, Rect::new(16 + 13 * 16, 16, 6 * 16, 16), VALUE) > 50);
+        // Far from the panel, nothing is touched.
+        assert_eq!(
+            count(&frame, Rect::new(700, 300, 500, 300), [0, 0, 0]),
+            500 * 300
+        );
+    }
+
+    #[test]
+    fn the_graph_stacks_each_phase_in_its_colour() {
+        let frame = render(&state());
+        let graph = Rect::new(16, 16 + 40, 36 * 16, 78);
+        for color in [SIMULATE, RENDER, PRESENT] {
+            assert!(count(&frame, graph, color) > 1000, "{color:?}");
+        }
+    }
+
+    #[test]
+    fn the_strategy_text_changes_with_the_strategy() {
+        let mut s = state();
+        let before = render(&s);
+        s.strategy.layout = s.strategy.layout.toggled();
+        let after = render(&s);
+        let changed = before
+            .chunks(4)
+            .zip(after.chunks(4))
+            .filter(|(a, b)| a != b);
+        assert!(changed.count() > 50);
+    }
+
+    #[test]
+    fn hidden_hud_draws_nothing_but_help_and_notices_still_show() {
+        let mut s = state();
+        s.visible = false;
+        assert_eq!(render(&s), blank());
+        s.help = true;
+        let frame = render(&s);
+        let middle = Rect::new(W as i32 / 2 - 300, 150, 600, 420);
+        assert!(count(&frame, middle, TEXT) > 500, "help text in the middle");
+        s.help = false;
+        s.notice = Some(Notice {
+            text: "switch: layout -> aos".into(),
+            error: false,
+        });
+        let frame = render(&s);
+        let bottom = Rect::new(0, H as i32 - 120, W, 120);
+        assert!(count(&frame, bottom, VALUE) > 200, "notice near the bottom");
+    }
+
+    #[test]
+    fn a_frame_of_the_wrong_size_is_left_alone() {
+        let mut frame = vec![7u8; 100];
+        draw(&mut frame, W, H, &state());
+        assert_eq!(frame, vec![7u8; 100]);
+    }
+
+    #[test]
+    fn tiny_frames_and_long_notices_do_not_panic() {
+        let mut s = state();
+        s.help = true;
+        s.notice = Some(Notice {
+            text: "x".repeat(10_000),
+            error: true,
+        });
+        for (w, h) in [(1, 1), (3, 700), (700, 3), (64, 48)] {
+            let mut frame = vec![0u8; (w * h * 4) as usize];
+            draw(&mut frame, w, h, &s);
+        }
+    }
+
+    #[test]
+    fn history_is_bounded_and_averaged() {
+        let s = state();
+        assert_eq!(s.history.len(), HISTORY);
+        let recent = s.recent();
+        assert!((recent.interval_ms - 16.7).abs() < 1e-3);
+        assert_eq!(recent.steps, 2);
+        assert_eq!(FrameSample::mean([]), FrameSample::default());
+    }
+
+    #[test]
+    fn wraps_at_spaces_and_cuts_long_words() {
+        assert_eq!(wrap("ab cd ef", 5, 9), ["ab cd", "ef"]);
+        assert_eq!(wrap("abcdefg", 3, 9), ["abc", "def", "g"]);
+        assert_eq!(wrap("a b c d e", 1, 2), ["a", "b"]);
+    }
+
+    #[test]
+    fn counts_are_compact() {
+        assert_eq!(compact(9_999), "9999");
+        assert_eq!(compact(12_345), "12.3k");
+        assert_eq!(compact(4_560_000), "4.56M");
+        assert_eq!(compact(u64::MAX), "18446744073.71G");
+    }
+}
