@@ -76,7 +76,7 @@ pub struct StrategyArgs {
 #[derive(Args, Debug, Clone)]
 pub struct RunArgs {
     /// Display frames to simulate (each advances the clock by 1/60 s).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub frames: u64,
     #[command(flatten)]
     pub scene: SceneArgs,
@@ -135,7 +135,7 @@ pub struct BenchArgs {
 #[derive(Args, Debug, Clone)]
 pub struct SnapshotArgs {
     /// Display frames to simulate before rendering.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub frames: u64,
     /// Where to write the PNG.
     #[arg(long, value_name = "PATH.png")]
@@ -160,7 +160,7 @@ pub struct WindowArgs {
     #[command(flatten)]
     pub strategy: StrategyArgs,
     /// Frames per second to pace to (0: uncapped, for measuring).
-    #[arg(long, value_name = "FPS", default_value_t = 60, value_parser = clap::value_parser!(u32).range(0..=1000))]
+    #[arg(long, value_name = "FPS", default_value_t = 60, value_parser = clap::value_parser!(u32).range(0..=1000), allow_negative_numbers = true)]
     pub fps: u32,
 }
 
