@@ -82,9 +82,13 @@ pub struct RunArgs {
     pub scene: SceneArgs,
     #[command(flatten)]
     pub strategy: StrategyArgs,
-    /// Print memory high-water marks (arena bytes, storage capacity, RSS) as it runs.
+    /// Print memory high-water marks (arena bytes, storage capacity, RSS) as it runs, and
+    /// check handles and storage at each report.
     #[arg(long)]
     pub report_memory: bool,
+    /// Switch layout and lock strategy every N frames (a soak of the live switches).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub switch_every: Option<u64>,
 }
 
 /// `sim bench`.

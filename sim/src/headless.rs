@@ -4,26 +4,42 @@ use crate::Failure;
 use crate::cli::RunArgs;
 use crate::snapshot::advance;
 use engine::counters::Counter;
-use engine::world::World;
+use engine::entity::Entity;
+use engine::world::{Switch, World, check_consistency};
+
+/// Handles sampled at one memory report and re-checked at the next.
+const HANDLE_SAMPLE: usize = 1000;
 
 /// Runs `sim run`; the last line printed is
 /// `state_hash=<16 hex digits> particles=<live> steps=<n>`.
 pub fn run(args: &RunArgs) -> Result<(), Failure> {
     let scene = args.scene.load().map_err(Failure::runtime)?;
     let mut world = World::new(scene, args.strategy.strategy());
-    // Memory reports every ~10% of the run (at least every frame for short runs).
+    // Stop at every memory report and every switch; otherwise run straight through.
     let report_every = if args.report_memory {
-        (args.frames / 10).max(1)
+        (args.frames / 20).max(1)
     } else {
-        args.frames.max(1)
+        u64::MAX
     };
+    let switch_every = args.switch_every.unwrap_or(u64::MAX);
+    let mut sampled: Vec<Entity> = Vec::new();
     let mut done = 0;
     while done < args.frames {
-        let frames = report_every.min(args.frames - done);
-        advance(&mut world, frames);
-        done += frames;
-        if args.report_memory {
+        let next_stop = [
+            args.frames,
+            next_multiple(done, report_every),
+            next_multiple(done, switch_every),
+        ];
+        let until = next_stop.into_iter().min().unwrap_or(args.frames);
+        advance(&mut world, until - done);
+        done = until;
+        if done % switch_every == 0 && done < args.frames {
+            switch(&mut world);
+        }
+        if args.report_memory && (done % report_every == 0 || done == args.frames) {
             print_memory(&world, done);
+            check_handles(&world, &sampled).map_err(Failure::runtime)?;
+            sampled = sample_handles(&world);
         }
     }
     let counters: Vec<String> = Counter::ALL
@@ -37,6 +53,49 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
         world.len(),
         world.steps()
     );
+    Ok(())
+}
+
+/// The first multiple of `every` after `done` (saturating).
+fn next_multiple(done: u64, every: u64) -> u64 {
+    (done / every).saturating_add(1).saturating_mul(every)
+}
+
+/// Flips the layout and moves to the next lock strategy (applied before the next step).
+fn switch(world: &mut World) {
+    let s = world.strategy();
+    world.request(Switch::Layout(s.layout.toggled()));
+    world.request(Switch::Lock(s.lock.next()));
+    crate::out!(
+        "switch frame_step={} layout={} lock={}",
+        world.steps(),
+        s.layout.toggled(),
+        s.lock.next()
+    );
+}
+
+fn sample_handles(world: &World) -> Vec<Entity> {
+    let n = world.storage().len();
+    let stride = (n / HANDLE_SAMPLE).max(1);
+    (0..n)
+        .step_by(stride)
+        .map(|i| world.storage().entity_at(i))
+        .collect()
+}
+
+/// Storage and allocator agree, and no handle sampled earlier resolves to anything but
+/// itself (a dead one must not resolve at all, even if its slot was reused).
+fn check_handles(world: &World, sampled: &[Entity]) -> Result<(), String> {
+    check_consistency(world)?;
+    for &e in sampled {
+        let stored = world.storage().get(e).map(|p| p.entity);
+        let alive = world.entities().is_alive(e);
+        if (alive && stored != Some(e)) || (!alive && stored.is_some()) {
+            return Err(format!(
+                "handle {e:?}: alive={alive} but storage resolves it to {stored:?}"
+            ));
+        }
+    }
     Ok(())
 }
 
