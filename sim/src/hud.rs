@@ -25,7 +25,7 @@ const VALUE: Rgb = [255, 214, 102];
 const SIMULATE: Rgb = [255, 140, 60];
 const RENDER: Rgb = [90, 210, 120];
 const PRESENT: Rgb = [90, 150, 255];
-const IDLE: Rgb = [60, 64, 78];
+const MARK: Rgb = [250, 250, 250];
 const WARN: Rgb = [255, 110, 100];
 const PANEL: Rgb = [8, 10, 20];
 const PANEL_ALPHA: u8 = 200;
@@ -344,8 +344,10 @@ fn counter_lines(canvas: &mut Canvas, w: &mut Writer, totals: &[u64; 5]) {
     }
 }
 
-/// Stacked bars, one per frame: simulate, render, present, then idle up to the frame
-/// interval. A dim line marks the target frame time; the scale tops out at twice it.
+/// Stacked bars, one per frame: simulate, render, present. A light mark at each frame's
+/// interval shows the frame time, which can be below the stack's top because presenting
+/// overlaps the simulation. A dim line marks the target frame time; the scale tops out at
+/// twice it.
 fn frame_graph(canvas: &mut Canvas, area: Rect, state: &HudState) {
     canvas.blend(area, [0, 0, 0], 120);
     let target = if state.target_ms > 0.0 {
@@ -353,28 +355,27 @@ fn frame_graph(canvas: &mut Canvas, area: Rect, state: &HudState) {
     } else {
         1000.0 / 60.0
     };
-    let top_ms = 2.0 * target;
-    let px_per_ms = area.h as f32 / top_ms;
+    let px_per_ms = area.h as f32 / (2.0 * target);
+    let bottom = area.y + area.h as i32;
+    let height = |ms: f32| (ms * px_per_ms).clamp(0.0, area.h as f32).round() as i32;
     let bar = (area.w / HISTORY as u32).max(1);
     let first = area.x + area.w as i32 - (state.history.len() as u32 * bar) as i32;
     for (i, s) in state.history.iter().enumerate() {
         let x = first + (i as u32 * bar) as i32;
-        let work = s.simulate_ms() + s.render_ms + s.present_ms;
-        let segments = [
+        let mut top = bottom;
+        for (color, ms) in [
             (SIMULATE, s.simulate_ms()),
             (RENDER, s.render_ms),
             (PRESENT, s.present_ms),
-            (IDLE, (s.interval_ms - work).max(0.0)),
-        ];
-        let mut bottom = area.y + area.h as i32;
-        for (color, ms) in segments {
-            let room = (bottom - area.y).max(0) as f32;
-            let h = (ms * px_per_ms).min(room).round() as u32;
-            bottom -= h as i32;
-            canvas.fill(Rect::new(x, bottom, bar, h), color);
+        ] {
+            let next = (top - height(ms)).max(area.y);
+            canvas.fill(Rect::new(x, next, bar, (top - next) as u32), color);
+            top = next;
         }
+        let mark = (bottom - height(s.interval_ms)).min(bottom - 1);
+        canvas.fill(Rect::new(x, mark, bar, 2), MARK);
     }
-    let y = area.y + area.h as i32 - (target * px_per_ms).round() as i32;
+    let y = bottom - height(target);
     canvas.blend(Rect::new(area.x, y, area.w, 1), TEXT, 110);
 }
 
@@ -386,7 +387,7 @@ fn help_panel(canvas: &mut Canvas, scale: u32) {
     let h = (HOTKEYS.len() as u32 + 2) * line + 2 * pad;
     let x = (canvas.width().saturating_sub(w) / 2) as i32;
     let y = (canvas.height().saturating_sub(h) / 2) as i32;
-    canvas.blend(Rect::new(x, y, w, h), PANEL, 225);
+    canvas.blend(Rect::new(x, y, w, h), PANEL, 240);
     let mut writer = Writer {
         x: x + pad as i32,
         y: y + pad as i32,

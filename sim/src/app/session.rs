@@ -47,8 +47,6 @@ pub struct Overrides {
 pub struct Tick {
     /// Fixed steps run.
     pub steps: u32,
-    /// Interpolation alpha for rendering.
-    pub alpha: f32,
     /// Milliseconds per system, summed over the steps, in [`System::ALL`] order.
     pub systems: [f32; 6],
 }
@@ -98,6 +96,12 @@ impl Session {
         self.world.strategy() != self.target || self.world.budget() != self.budget
     }
 
+    /// How far the clock is into the next step, in [0, 1): where to draw the particles
+    /// between the last two steps.
+    pub fn alpha(&self) -> f32 {
+        self.alpha
+    }
+
     /// Whether the simulation is paused.
     pub fn paused(&self) -> bool {
         self.paused
@@ -125,11 +129,7 @@ impl Session {
                 *ms += times.get(s).as_secs_f32() * 1000.0;
             }
         }
-        Tick {
-            steps,
-            alpha: self.alpha,
-            systems,
-        }
+        Tick { steps, systems }
     }
 
     /// Does what a hotkey asks; the outcome is the line to log and show.
