@@ -189,9 +189,14 @@ pub fn draw(frame: &mut [u8], width: u32, height: u32, state: &HudState) {
     }
 }
 
-/// 2x text from about 1280x720 up, 1x below.
+/// Font pixels per glyph pixel: 1x below about 1100x620, 2x up to 1440 rows (1280x720
+/// and 1080p), then one more per 720 rows (HiDPI screens).
 pub fn text_scale(width: u32, height: u32) -> u32 {
-    if width >= 1100 && height >= 620 { 2 } else { 1 }
+    if width < 1100 || height < 620 {
+        1
+    } else {
+        (height / 720).clamp(2, 6)
+    }
 }
 
 /// Lays out lines of text top to bottom.
@@ -346,8 +351,8 @@ fn counter_lines(canvas: &mut Canvas, w: &mut Writer, totals: &[u64; 5]) {
 
 /// Stacked bars, one per frame: simulate, render, present. A light mark at each frame's
 /// interval shows the frame time, which can be below the stack's top because presenting
-/// overlaps the simulation. A dim line marks the target frame time; the scale tops out at
-/// twice it.
+/// overlaps the simulation. Dim lines mark multiples of the target frame time; the scale
+/// grows in those steps (from two) to fit most frames, and its top is labelled.
 fn frame_graph(canvas: &mut Canvas, area: Rect, state: &HudState) {
     canvas.blend(area, [0, 0, 0], 120);
     let target = if state.target_ms > 0.0 {
@@ -355,7 +360,8 @@ fn frame_graph(canvas: &mut Canvas, area: Rect, state: &HudState) {
     } else {
         1000.0 / 60.0
     };
-    let px_per_ms = area.h as f32 / (2.0 * target);
+    let top_ms = graph_top_ms(&state.history, target);
+    let px_per_ms = area.h as f32 / top_ms;
     let bottom = area.y + area.h as i32;
     let height = |ms: f32| (ms * px_per_ms).clamp(0.0, area.h as f32).round() as i32;
     let bar = (area.w / HISTORY as u32).max(1);
@@ -375,8 +381,37 @@ fn frame_graph(canvas: &mut Canvas, area: Rect, state: &HudState) {
         let mark = (bottom - height(s.interval_ms)).min(bottom - 1);
         canvas.fill(Rect::new(x, mark, bar, 2), MARK);
     }
-    let y = bottom - height(target);
-    canvas.blend(Rect::new(area.x, y, area.w, 1), TEXT, 110);
+    let lines = (top_ms / target).round() as i32;
+    for k in 1..lines {
+        let y = bottom - height(k as f32 * target);
+        canvas.blend(Rect::new(area.x, y, area.w, 1), TEXT, 90);
+    }
+    let label = format!("{top_ms:.0} ms");
+    let w = (label.len() as u32 + 1) * GLYPH;
+    canvas.blend(Rect::new(area.x, area.y, w, GLYPH + 2), [0, 0, 0], 200);
+    canvas.text(area.x + 2, area.y + 1, 1, DIM, &label);
+}
+
+/// The graph's top: the smallest multiple of `target` (at least two, at most twelve) above
+/// nine frames in ten, so that rare spikes clip instead of squashing the rest.
+fn graph_top_ms(history: &VecDeque<FrameSample>, target: f32) -> f32 {
+    let mut tops: Vec<f32> = history
+        .iter()
+        .map(|s| (s.simulate_ms() + s.render_ms + s.present_ms).max(s.interval_ms))
+        .collect();
+    tops.sort_by(f32::total_cmp);
+    let typical = tops
+        .get(tops.len().saturating_sub(1) * 9 / 10)
+        .copied()
+        .unwrap_or(0.0);
+    let multiple = (typical / target).ceil();
+    // NaN (from a broken sample) fails the comparison and falls back to the minimum.
+    let multiple = if multiple >= 2.0 {
+        multiple.min(12.0)
+    } else {
+        2.0
+    };
+    multiple * target
 }
 
 fn help_panel(canvas: &mut Canvas, scale: u32) {
@@ -604,6 +639,34 @@ mod tests {
         assert_eq!(wrap("ab cd ef", 5, 9), ["ab cd", "ef"]);
         assert_eq!(wrap("abcdefg", 3, 9), ["abc", "def", "g"]);
         assert_eq!(wrap("a b c d e", 1, 2), ["a", "b"]);
+    }
+
+    #[test]
+    fn the_graph_scale_fits_most_frames_in_target_steps() {
+        let target = 10.0;
+        let mut h: VecDeque<FrameSample> = VecDeque::new();
+        assert_eq!(graph_top_ms(&h, target), 20.0);
+        for ms in [5.0, 25.0, 31.0, 35.0, 38.0, 35.0, 35.0, 35.0, 35.0, 500.0] {
+            h.push_back(FrameSample {
+                interval_ms: ms,
+                ..FrameSample::default()
+            });
+        }
+        assert_eq!(graph_top_ms(&h, target), 40.0, "the 500 ms spike clips");
+        h.iter_mut().for_each(|s| s.interval_ms = f32::NAN);
+        assert_eq!(graph_top_ms(&h, target), 20.0);
+        h.iter_mut().for_each(|s| s.interval_ms = 1e9);
+        assert_eq!(graph_top_ms(&h, target), 120.0);
+    }
+
+    #[test]
+    fn text_grows_with_the_frame() {
+        assert_eq!(text_scale(800, 500), 1);
+        assert_eq!(text_scale(1280, 720), 2);
+        assert_eq!(text_scale(1920, 1080), 2);
+        assert_eq!(text_scale(2560, 1440), 2);
+        assert_eq!(text_scale(3840, 2160), 3);
+        assert_eq!(text_scale(u32::MAX, u32::MAX), 6);
     }
 
     #[test]

@@ -64,7 +64,17 @@ impl<'a> Canvas<'a> {
 
     /// Paints `rect` with `color`, opaque.
     pub fn fill(&mut self, rect: Rect, color: Rgb) {
-        self.blend(rect, color, 255);
+        let Some((x0, y0, x1, y1)) = self.clip(rect) else {
+            return;
+        };
+        let px = [color[0], color[1], color[2], 255];
+        let row_bytes = self.width as usize * 4;
+        for y in y0..y1 {
+            let row = &mut self.frame[y * row_bytes + x0 * 4..y * row_bytes + x1 * 4];
+            for out in row.chunks_exact_mut(4) {
+                out.copy_from_slice(&px);
+            }
+        }
     }
 
     /// Mixes `color` into `rect` with opacity `alpha` (0 transparent, 255 opaque).
@@ -73,12 +83,14 @@ impl<'a> Canvas<'a> {
             return;
         };
         let a = u32::from(alpha);
+        // The colour's share, computed once: out = (c * (255 - a) + t * a) / 255.
+        let tint = color.map(|t| u32::from(t) * a + 127);
         let row_bytes = self.width as usize * 4;
         for y in y0..y1 {
             let row = &mut self.frame[y * row_bytes + x0 * 4..y * row_bytes + x1 * 4];
             for px in row.chunks_exact_mut(4) {
-                for (c, &t) in px[..3].iter_mut().zip(&color) {
-                    *c = ((u32::from(*c) * (255 - a) + u32::from(t) * a + 127) / 255) as u8;
+                for (c, t) in px[..3].iter_mut().zip(tint) {
+                    *c = ((u32::from(*c) * (255 - a) + t) / 255) as u8;
                 }
                 px[3] = 255;
             }
