@@ -195,15 +195,15 @@ main() {
     # The first perf line comes after ~5 s: by then the HUD has numbers and a graph.
     wait_for 60 "a perf line" log_has "^perf: "
     shoot before
-    check_frame before
+    check_frame before || fail "first screenshot ($OUT/before.png)"
 
     press l "^switch: layout -> "
     press k "^switch: lock -> "
     press p "^switch: counters -> "
     sleep 0.5
     shoot after
-    check_frame after
-    check_strategy_changed before after
+    check_frame after || fail "second screenshot ($OUT/after.png)"
+    check_strategy_changed before after || fail "HUD unchanged after L, K, P"
 
     press F12 "^screenshot: "
     local png
