@@ -185,6 +185,7 @@ main() {
 
     say "running sim with $PARTICLES particles (log: $LOG)"
     # Run from $OUT, so F12 screenshots land there; scenes are found beside the binary.
+    : >"$LOG"
     (cd "$OUT" && exec env WGPU_BACKEND=vulkan "$BIN" --particles "$PARTICLES") \
         >"$LOG" 2>&1 &
     SIM_PID=$!
