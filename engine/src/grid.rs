@@ -132,6 +132,16 @@ impl<'a> Grid<'a> {
     /// of the rows within one cell size of `p`. Returns the number of cells visited.
     #[inline]
     pub fn for_each_near(&self, p: Vec2, mut f: impl FnMut(u32, Vec2)) -> u32 {
+        self.for_each_run_near(p, |rows, positions| {
+            rows.iter().zip(positions).for_each(|(row, p)| f(*row, *p));
+        })
+    }
+
+    /// Like [`Grid::for_each_near`], but hands over each run of candidates that sit side by
+    /// side in memory (the cells of one grid row) as two slices, rows and positions. Lets a
+    /// caller process candidates several at a time.
+    #[inline]
+    pub fn for_each_run_near(&self, p: Vec2, mut f: impl FnMut(&[u32], &[Vec2])) -> u32 {
         let g = &self.geometry;
         let (cx, cy) = g.coords(p);
         let (x0, x1) = (cx.saturating_sub(1), (cx + 1).min(g.cols - 1));
@@ -141,9 +151,10 @@ impl<'a> Grid<'a> {
             let first = (y * g.cols + x0) as usize;
             let last = (y * g.cols + x1) as usize;
             let (start, end) = (self.starts[first] as usize, self.starts[last + 1] as usize);
-            let rows = &self.sorted_rows[start..end];
-            let positions = &self.sorted_positions[start..end];
-            rows.iter().zip(positions).for_each(|(row, p)| f(*row, *p));
+            f(
+                &self.sorted_rows[start..end],
+                &self.sorted_positions[start..end],
+            );
         }
         (x1 - x0 + 1) * (y1 - y0 + 1)
     }

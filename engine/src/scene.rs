@@ -105,7 +105,8 @@ impl Default for Forces {
 pub struct Repulsion {
     /// Interaction radius, also the grid cell size.
     pub radius: f32,
-    /// Acceleration at zero distance, falling linearly to 0 at `radius`.
+    /// Scale of the push: a neighbour at offset `d` adds `strength * d/radius * (1 - |d|²/radius²)`
+    /// (strongest at `radius/sqrt(3)`, zero at contact and beyond `radius`).
     pub strength: f32,
 }
 
@@ -291,8 +292,10 @@ impl Scene {
         }
     }
 
-    /// Scales the particle budget to `particles`, with emitter bursts and rates scaled in
-    /// proportion so the scene keeps its look.
+    /// Scales the particle budget to `particles`, keeping the scene's look: emitter bursts
+    /// and rates scale in proportion, and the neighbour-repulsion radius shrinks as
+    /// `1/sqrt(scale)`, so each particle keeps about as many neighbours (more, smaller
+    /// particles, not a denser crowd).
     pub fn with_particles(mut self, particles: u32) -> Result<Scene, String> {
         check_range("particles", particles as f64, 1.0, MAX_PARTICLES as f64)?;
         let scale = particles as f64 / self.world.particles.max(1) as f64;
@@ -301,6 +304,12 @@ impl Scene {
             e.burst = ((e.burst as f64 * scale).round() as u32).min(particles);
             e.rate = (e.rate as f64 * scale) as f32;
         }
+        if let Some(r) = &mut self.forces.repulsion {
+            r.radius = (r.radius as f64 / scale.sqrt()) as f32;
+        }
+        self.validate().map_err(|(field, reason)| {
+            format!("{particles} particles would make `{field}` {reason}")
+        })?;
         Ok(self)
     }
 
@@ -588,6 +597,23 @@ mod tests {
         assert!(half.emitters[0].rate < scene.emitters[0].rate);
         assert!(scene.clone().with_particles(0).is_err());
         assert!(scene.with_particles(MAX_PARTICLES + 1).is_err());
+        let swarm = Scene::load(Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../assets/scenes/swarm.toml"
+        )))
+        .unwrap();
+        let r = swarm.forces.repulsion.unwrap().radius;
+        let quadrupled = swarm
+            .clone()
+            .with_particles(swarm.world.particles * 4)
+            .unwrap();
+        assert_eq!(
+            quadrupled.forces.repulsion.unwrap().radius,
+            r / 2.0,
+            "same neighbours per particle"
+        );
+        let e = swarm.with_particles(MAX_PARTICLES).unwrap_err();
+        assert!(e.contains("forces.repulsion.radius"), "{e}");
     }
 
     #[test]
