@@ -1,16 +1,20 @@
 //! Generational entity handles and the allocator that hands them out.
 //!
-//! An [`Entity`] is a slot index plus the generation the slot had when the entity was
-//! spawned. Despawning bumps the slot's generation, so every handle to the old occupant
-//! stops resolving, even after the slot is reused.
+//! An [`Entity`] is a slot index plus the version the slot had when the entity was
+//! spawned (its generation). Despawning bumps the slot's version, so every handle to the old
+//! occupant stops resolving, even after the slot is reused.
 //!
 //! # Invariants
-//! - A slot's generation only ever grows; a handle resolves only while its generation equals
-//!   the slot's and the slot is alive. Hence a stale handle never aliases a newer entity.
-//! - A slot whose generation reached `u32::MAX` is *retired* when despawned: it never returns
-//!   to the free list, so generations never wrap (hecs wraps and can alias; we do not).
-//! - Spawn and despawn are O(1): the free list is a stack of slot indices. Despawn never
-//!   allocates; spawn allocates only when it creates a slot beyond the previous maximum.
+//! - A slot's version only ever grows (until retired); it is odd while the slot holds an
+//!   entity, even while it is free. Handles carry odd generations, so a handle resolves iff
+//!   its generation equals its slot's version: a stale handle never aliases a newer entity,
+//!   and no handle, even one forged with [`Entity::from_bits`], resolves a free slot.
+//! - A slot whose version reached `u32::MAX` is *retired* when despawned (version 0): it
+//!   never returns to the free list, so versions never wrap (hecs wraps and can alias; we
+//!   do not). Each slot serves 2^31 lifetimes before that.
+//! - Spawn and despawn are O(1): free slots form an intrusive stack (each free slot holds the
+//!   index of the next). Despawn never allocates; spawn allocates only when it creates a
+//!   slot beyond the previous maximum.
 //! - The order of handed-out indices depends only on the sequence of calls, never on timing,
 //!   so a simulation that spawns deterministically gets the same handles every run.
 
@@ -45,7 +49,7 @@ impl Entity {
         self.index
     }
 
-    /// The generation of the slot when this entity was spawned.
+    /// The version of the slot when this entity was spawned (always odd).
     pub fn generation(self) -> NonZeroU32 {
         self.generation
     }
@@ -55,29 +59,49 @@ impl Entity {
         (u64::from(self.generation.get()) << 32) | u64::from(self.index)
     }
 
-    /// Inverse of [`Entity::to_bits`]; `None` if the generation half is zero.
+    /// Inverse of [`Entity::to_bits`]; `None` unless the generation half is odd (the only
+    /// generations handles have).
     pub fn from_bits(bits: u64) -> Option<Entity> {
+        let generation = NonZeroU32::new((bits >> 32) as u32).filter(|g| g.get() % 2 == 1)?;
         Some(Entity {
             index: bits as u32,
-            generation: NonZeroU32::new((bits >> 32) as u32)?,
+            generation,
         })
     }
 }
 
+/// Marks the end of the intrusive free list.
+const NO_FREE: u32 = u32::MAX;
+
+/// One slot. Its `version` is odd while an entity lives in it and even while it is free
+/// (0 once retired), and handles always carry odd generations: so a single comparison
+/// tells whether a handle is alive, and no handle can ever match a free slot.
 #[derive(Clone, Copy, Debug)]
 struct Slot {
-    generation: NonZeroU32,
-    alive: bool,
+    version: u32,
+    /// While free: the next free slot (an intrusive free list, so despawn never allocates).
+    next_free: u32,
 }
 
 /// Hands out [`Entity`] handles and knows which are alive.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct EntityAllocator {
     slots: Vec<Slot>,
-    /// Slots ready for reuse, used as a stack (last freed, first reused).
-    free: Vec<u32>,
+    /// Most recently freed slot, reused first; `NO_FREE` if none.
+    free_head: u32,
     live: usize,
     retired: usize,
+}
+
+impl Default for EntityAllocator {
+    fn default() -> Self {
+        EntityAllocator {
+            slots: Vec::new(),
+            free_head: NO_FREE,
+            live: 0,
+            retired: 0,
+        }
+    }
 }
 
 impl EntityAllocator {
@@ -86,56 +110,72 @@ impl EntityAllocator {
         Self::default()
     }
 
-    /// Creates a live entity, reusing a freed slot if there is one.
+    /// An empty allocator with room for `slots` entities before it reallocates.
+    pub fn with_capacity(slots: usize) -> Self {
+        EntityAllocator {
+            slots: Vec::with_capacity(slots),
+            ..Self::default()
+        }
+    }
+
+    /// Creates a live entity, reusing the most recently freed slot if there is one.
     ///
     /// # Panics
-    /// If more than `u32::MAX` slots would be needed (16 GiB of slots alone).
+    /// If more than `u32::MAX - 1` slots would be needed (32 GiB of slots alone).
+    #[inline]
     pub fn spawn(&mut self) -> Entity {
         self.live += 1;
-        if let Some(index) = self.free.pop() {
+        let index = if self.free_head != NO_FREE {
+            let index = self.free_head;
             let slot = &mut self.slots[index as usize];
-            slot.alive = true;
-            return Entity {
-                index,
-                generation: slot.generation,
-            };
+            self.free_head = slot.next_free;
+            slot.version += 1; // even (free) -> odd (alive)
+            index
+        } else {
+            let index = u32::try_from(self.slots.len())
+                .ok()
+                .filter(|i| *i != NO_FREE)
+                .expect("more than u32::MAX - 1 entity slots");
+            self.slots.push(Slot {
+                version: 1,
+                next_free: NO_FREE,
+            });
+            index
+        };
+        Entity {
+            index,
+            generation: NonZeroU32::new(self.slots[index as usize].version)
+                .expect("live versions are odd, hence non-zero"),
         }
-        let index = u32::try_from(self.slots.len()).expect("more than u32::MAX entity slots");
-        let generation = NonZeroU32::MIN;
-        self.slots.push(Slot {
-            generation,
-            alive: true,
-        });
-        // The free list never holds more than every slot: keeping room for that means
-        // despawn never allocates (only a new high-water mark of slots does).
-        self.free.reserve(self.slots.len() - self.free.len());
-        Entity { index, generation }
     }
 
     /// Despawns `entity`; returns false (and changes nothing) if it was not alive.
+    #[inline]
     pub fn despawn(&mut self, entity: Entity) -> bool {
         if !self.is_alive(entity) {
             return false;
         }
-        let slot = &mut self.slots[entity.index as usize];
-        slot.alive = false;
         self.live -= 1;
-        match slot.generation.checked_add(1) {
-            Some(next) => {
-                slot.generation = next;
-                self.free.push(entity.index);
-            }
-            // Generation exhausted: retire the slot rather than wrap and alias.
-            None => self.retired += 1,
+        let slot = &mut self.slots[entity.index as usize];
+        if slot.version == u32::MAX {
+            // Versions exhausted: retire the slot rather than wrap and alias.
+            slot.version = 0;
+            self.retired += 1;
+        } else {
+            slot.version += 1; // odd (alive) -> even (free)
+            slot.next_free = self.free_head;
+            self.free_head = entity.index;
         }
         true
     }
 
-    /// Whether `entity` is alive: its slot exists, is occupied, and has its generation.
+    /// Whether `entity` is alive: one comparison, since free slots have even versions and
+    /// handles odd ones.
+    #[inline]
     pub fn is_alive(&self, entity: Entity) -> bool {
         self.slots
             .get(entity.index as usize)
-            .is_some_and(|s| s.alive && s.generation == entity.generation)
+            .is_some_and(|s| s.version == entity.generation.get())
     }
 
     /// The number of live entities.
@@ -153,17 +193,18 @@ impl EntityAllocator {
         self.slots.len()
     }
 
-    /// The number of slots retired because their generation was exhausted.
+    /// The number of slots retired because their versions were exhausted.
     pub fn retired(&self) -> usize {
         self.retired
     }
 
     /// The live entity currently in slot `index`, if any.
+    #[inline]
     pub fn entity_at(&self, index: u32) -> Option<Entity> {
-        let slot = self.slots.get(index as usize)?;
-        slot.alive.then_some(Entity {
+        let version = self.slots.get(index as usize)?.version;
+        (version % 2 == 1).then(|| Entity {
             index,
-            generation: slot.generation,
+            generation: NonZeroU32::new(version).expect("odd, hence non-zero"),
         })
     }
 }
@@ -196,8 +237,8 @@ mod tests {
         let mut alloc = EntityAllocator::new();
         let a = alloc.spawn();
         alloc.despawn(a);
-        // Fast-forward the slot to its last generation.
-        alloc.slots[0].generation = NonZeroU32::new(u32::MAX).unwrap();
+        // Fast-forward the free slot to its last (even) version before the final odd one.
+        alloc.slots[0].version = u32::MAX - 1;
         let last = alloc.spawn();
         assert_eq!(last.generation().get(), u32::MAX);
         assert!(alloc.despawn(last));
@@ -210,6 +251,22 @@ mod tests {
         );
         assert!(!alloc.is_alive(last));
         assert!(!alloc.is_alive(a));
+    }
+
+    #[test]
+    fn forged_handles_never_resolve_free_slots() {
+        let mut alloc = EntityAllocator::new();
+        let a = alloc.spawn();
+        alloc.despawn(a);
+        // The free slot has version 2: no handle can carry an even generation.
+        assert_eq!(Entity::from_bits((2u64 << 32) | u64::from(a.index())), None);
+        let stale = Entity::from_bits(a.to_bits()).unwrap();
+        assert!(!alloc.is_alive(stale));
+        assert!(!alloc.despawn(stale));
+        assert_eq!(alloc.entity_at(a.index()), None);
+        let b = alloc.spawn();
+        assert_eq!(b.generation().get(), 3);
+        assert_eq!(alloc.entity_at(b.index()), Some(b));
     }
 
     #[test]

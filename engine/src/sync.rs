@@ -19,6 +19,7 @@
 use crossbeam_queue::ArrayQueue;
 use crossbeam_utils::CachePadded;
 use crossbeam_utils::atomic::AtomicCell;
+use rayon::slice::ParallelSliceMut;
 use std::fmt;
 use std::str::FromStr;
 use std::sync::{Mutex, MutexGuard, PoisonError, RwLock, TryLockError};
@@ -81,6 +82,9 @@ impl FromStr for LockStrategy {
     }
 }
 
+/// Below this many events a sort stays on the calling thread.
+const PARALLEL_SORT_MIN: usize = 32 * 1024;
+
 /// Locks, ignoring poisoning: the guarded data are plain buffers that a panic cannot leave
 /// half-updated in a way that matters (a push either happened or not).
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -118,7 +122,7 @@ pub struct EventSink<E> {
     overflow: Mutex<Vec<E>>,
 }
 
-impl<E: Copy + Ord + Send> EventSink<E> {
+impl<E: Copy + Ord + Send + Sync> EventSink<E> {
     /// A sink for a pool of `threads` workers.
     pub fn new(strategy: LockStrategy, threads: usize) -> EventSink<E> {
         let sink = match strategy {
@@ -200,7 +204,12 @@ impl<E: Copy + Ord + Send> EventSink<E> {
                 .get_mut()
                 .unwrap_or_else(PoisonError::into_inner),
         );
-        out.sort_unstable();
+        // The sort is the serial part of every strategy: spread big ones over the pool.
+        if out.len() >= PARALLEL_SORT_MIN {
+            out.par_sort_unstable();
+        } else {
+            out.sort_unstable();
+        }
     }
 }
 
@@ -216,7 +225,7 @@ pub struct SinkWriter<'a, E> {
     target: Target<'a, E>,
 }
 
-impl<E: Copy + Ord + Send> SinkWriter<'_, E> {
+impl<E: Copy + Ord + Send + Sync> SinkWriter<'_, E> {
     /// Records one event.
     #[inline]
     pub fn push(&mut self, event: E) {

@@ -121,7 +121,7 @@ impl World {
         };
         let base_field = base_field(&scene);
         let mut world = World {
-            entities: EntityAllocator::new(),
+            entities: EntityAllocator::with_capacity(scene.world.particles as usize),
             storage: Storage::new(strategy.layout),
             frames: FrameArenas::new(),
             counters: Counters::new(strategy.padding, strategy.threads),
