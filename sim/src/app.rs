@@ -27,9 +27,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 use winit::application::ApplicationHandler;
-use winit::dpi::{LogicalSize, PhysicalPosition};
+use winit::dpi::{LogicalSize, PhysicalPosition, PhysicalSize};
 use winit::event::{ElementState, KeyEvent, MouseButton, WindowEvent};
 use winit::event_loop::{ActiveEventLoop, ControlFlow, EventLoop};
+use winit::raw_window_handle::HasWindowHandle;
 use winit::window::{Window, WindowId};
 
 /// The window title.
@@ -54,7 +55,8 @@ pub fn run(args: &WindowArgs) -> Result<(), Failure> {
         particles: args.scene.particles,
         seed: args.scene.seed,
     };
-    let session = Session::new(scene, args.strategy.strategy(), overrides);
+    let mut session = Session::new(scene, args.strategy.strategy(), overrides);
+    session.set_paused(args.paused);
     let now = Instant::now();
     let pacer = Pacer::new(args.fps, now);
     let hud = HudState::new(String::new(), session.target(), pacer.period_ms());
@@ -72,18 +74,89 @@ pub fn run(args: &WindowArgs) -> Result<(), Failure> {
         frames: 0,
         error: None,
     };
-    event_loop
+    let ran = event_loop
         .run_app(&mut app)
-        .map_err(|e| Failure::runtime(format!("window event loop failed: {e}")))?;
+        .map_err(|e| Failure::runtime(format!("window event loop failed: {e}")));
+    // The same last line as `sim run`, so a script can compare the two.
+    let world = app.session.world();
+    crate::out!(
+        "state_hash={:016x} particles={} steps={}",
+        world.state_hash(),
+        world.len(),
+        world.steps()
+    );
+    ran?;
     app.error.map_or(Ok(()), Err)
 }
 
 /// The window and its framebuffer.
+///
+/// The framebuffer presents to `canvas`, a child window at the window's top-left corner
+/// whose size only this program changes (in [`Gfx::resize`], just before the surface is
+/// rebuilt for the new size). Presenting to the top-level window itself could hang: when it
+/// was resized after the frame's size check, the driver refused the now wrong-sized
+/// swapchain, and `pixels` rebuilt it at the same old size and retried forever, so the
+/// event that would have fixed the size was never handled. The canvas cannot change size
+/// behind the program's back, so its swapchain always fits.
 struct Gfx {
-    window: Arc<Window>,
+    // Dropped first: it presents to the canvas, which lives inside the window.
     pixels: Pixels<'static>,
+    canvas: Arc<Window>,
+    window: Arc<Window>,
+    /// The window's inner size when last looked at (0x0 when minimised).
+    seen: (u32, u32),
+    /// The canvas's, the surface's and the framebuffer's size.
     width: u32,
     height: u32,
+}
+
+impl Gfx {
+    /// Resizes the canvas, then the surface and the framebuffer to match it.
+    fn resize(&mut self, width: u32, height: u32) -> Result<(), String> {
+        let fail = |e: pixels::TextureError| format!("cannot resize to {width}x{height}: {e}");
+        // The canvas first: the swapchain built next is checked against the canvas's size,
+        // and the X server handles one connection's requests in order.
+        let _ = self
+            .canvas
+            .request_inner_size(PhysicalSize::new(width, height));
+        if let Err(e) = self.pixels.resize_surface(width, height) {
+            let _ = self
+                .canvas
+                .request_inner_size(PhysicalSize::new(self.width, self.height));
+            return Err(fail(e));
+        }
+        self.pixels.resize_buffer(width, height).map_err(fail)?;
+        (self.width, self.height) = (width, height);
+        Ok(())
+    }
+}
+
+/// What the framebuffer does about the window's inner size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Resize {
+    /// It already has that size.
+    Keep,
+    /// The window is minimised (0x0): keep the framebuffer, draw nothing.
+    Hide,
+    /// Wider or taller than the GPU's textures: keep drawing at the current size.
+    TooLarge,
+    /// Resize it to this.
+    To(u32, u32),
+}
+
+/// The resize for a framebuffer of size `current` in a window of size `window`, with
+/// textures of at most `max_side` pixels a side.
+fn resize_plan(current: (u32, u32), window: (u32, u32), max_side: u32) -> Resize {
+    let (w, h) = window;
+    if w == 0 || h == 0 {
+        Resize::Hide
+    } else if w > max_side || h > max_side {
+        Resize::TooLarge
+    } else if window == current {
+        Resize::Keep
+    } else {
+        Resize::To(w, h)
+    }
 }
 
 /// The cursor (in window pixels) and which buttons are held.
@@ -121,17 +194,25 @@ impl App {
         );
         let size = window.inner_size();
         let (width, height) = (size.width.max(1), size.height.max(1));
-        let pixels = build_pixels(&window, width, height)?;
+        let canvas = Arc::new(open_canvas(event_loop, &window, width, height)?);
+        let pixels = build_pixels(&canvas, width, height)?;
         let world = self.session.world();
         crate::out!(
-            "window opened: {width}x{height}, scene '{}', {} particles, {} fps target",
+            "window opened: {width}x{height}, scene '{}', {} particles, {} fps target{}",
             world.scene().display_name(),
             world.len(),
             fps_text(self.pacer.period_ms()),
+            if self.session.paused() {
+                ", paused"
+            } else {
+                ""
+            },
         );
         self.gfx = Some(Gfx {
-            window,
             pixels,
+            canvas,
+            window,
+            seen: (width, height),
             width,
             height,
         });
@@ -148,10 +229,11 @@ impl App {
         if let Err(e) = self.sync_size() {
             self.announce(Outcome::error(e));
         }
-        let Some((width, height)) = self.gfx.as_ref().map(|g| (g.width, g.height)) else {
+        let Some((width, height, seen)) = self.gfx.as_ref().map(|g| (g.width, g.height, g.seen))
+        else {
             return;
         };
-        if width == 0 || height == 0 {
+        if resize_plan((width, height), seen, u32::MAX) == Resize::Hide {
             return; // Minimised: nothing to show, and no time is simulated.
         }
         let view = Viewport {
@@ -266,31 +348,33 @@ impl App {
     }
 
     /// Makes the framebuffer match the window's inner size (after a resize, a scale-factor
-    /// change or a restore); a minimised window (0x0) keeps its buffer.
+    /// change or a restore); a minimised window (0x0) keeps its buffer, and one larger than
+    /// the GPU's textures keeps drawing at the size it had.
     fn sync_size(&mut self) -> Result<(), String> {
         let Some(gfx) = self.gfx.as_mut() else {
             return Ok(());
         };
         let size = gfx.window.inner_size();
-        if (size.width, size.height) == (gfx.width, gfx.height) {
+        let seen = (size.width, size.height);
+        if seen == gfx.seen {
             return Ok(());
         }
-        // Recorded first, so a failing size is not retried every frame.
-        (gfx.width, gfx.height) = (size.width, size.height);
-        if size.width == 0 || size.height == 0 {
-            return Ok(());
+        // Recorded first, so a failing size is not retried (or reported) every frame.
+        gfx.seen = seen;
+        let max_side = gfx.pixels.device().limits().max_texture_dimension_2d;
+        match resize_plan((gfx.width, gfx.height), seen, max_side) {
+            Resize::Keep | Resize::Hide => Ok(()),
+            Resize::TooLarge => Err(format!(
+                "cannot resize to {}x{}: the GPU's textures are at most {max_side} pixels a \
+                 side; drawing at {}x{}",
+                seen.0, seen.1, gfx.width, gfx.height
+            )),
+            Resize::To(width, height) => {
+                gfx.resize(width, height)?;
+                crate::out!("resized: {width}x{height}");
+                Ok(())
+            }
         }
-        let fail = |e: pixels::TextureError| {
-            format!("cannot resize to {}x{}: {e}", size.width, size.height)
-        };
-        gfx.pixels
-            .resize_surface(size.width, size.height)
-            .map_err(fail)?;
-        gfx.pixels
-            .resize_buffer(size.width, size.height)
-            .map_err(fail)?;
-        crate::out!("resized: {}x{}", size.width, size.height);
-        Ok(())
     }
 
     fn on_key(&mut self, event_loop: &ActiveEventLoop, event: &KeyEvent) {
@@ -347,6 +431,11 @@ impl App {
         self.notice_until = Some(Instant::now() + NOTICE_FOR);
     }
 
+    /// Whether `id` is the top-level window's (not the canvas's).
+    fn is_window(&self, id: WindowId) -> bool {
+        self.gfx.as_ref().is_some_and(|g| g.window.id() == id)
+    }
+
     fn on_mouse(&mut self, event: &WindowEvent) {
         match *event {
             WindowEvent::CursorMoved { position, .. } => self.mouse.at = Some(position),
@@ -374,6 +463,27 @@ fn fps_text(period_ms: f32) -> String {
     } else {
         "uncapped".into()
     }
+}
+
+/// Opens the canvas: a child window of `parent` at its top-left corner, `w` x `h` pixels,
+/// that the framebuffer presents to (see [`Gfx`]).
+fn open_canvas(
+    event_loop: &ActiveEventLoop,
+    parent: &Window,
+    w: u32,
+    h: u32,
+) -> Result<Window, String> {
+    let fail = |e: &dyn std::fmt::Display| format!("cannot open the drawing area: {e}");
+    let handle = parent.window_handle().map_err(|e| fail(&e))?.as_raw();
+    let attributes = Window::default_attributes()
+        .with_title(format!("{TITLE} (canvas)"))
+        .with_inner_size(PhysicalSize::new(w, h))
+        .with_position(PhysicalPosition::new(0, 0))
+        .with_decorations(false);
+    // SAFETY: `handle` is the live parent window's, and the parent outlives the canvas:
+    // both live in `Gfx`, which drops the canvas first.
+    let attributes = unsafe { attributes.with_parent_window(Some(handle)) };
+    event_loop.create_window(attributes).map_err(|e| fail(&e))
 }
 
 /// Builds the framebuffer, falling back to Vulkan when the default backends find no adapter
@@ -444,15 +554,20 @@ impl ApplicationHandler for App {
         }
     }
 
-    fn window_event(&mut self, event_loop: &ActiveEventLoop, _id: WindowId, event: WindowEvent) {
+    fn window_event(&mut self, event_loop: &ActiveEventLoop, id: WindowId, event: WindowEvent) {
         match &event {
-            WindowEvent::CloseRequested => event_loop.exit(),
+            WindowEvent::CloseRequested => {
+                crate::out!("quit (window closed) after {} frames", self.frames);
+                event_loop.exit();
+            }
             WindowEvent::Resized(_) | WindowEvent::ScaleFactorChanged { .. } => {
                 if let Err(e) = self.sync_size() {
                     self.announce(Outcome::error(e));
                 }
             }
-            WindowEvent::RedrawRequested => self.redraw(event_loop),
+            // One frame per frame: the canvas is drawn with the window, not on its own.
+            WindowEvent::RedrawRequested if self.is_window(id) => self.redraw(event_loop),
+            WindowEvent::RedrawRequested => {}
             // winit replays held keys as synthetic presses when the window gains focus:
             // a key pressed right after focusing would act twice.
             WindowEvent::KeyboardInput {
@@ -475,5 +590,40 @@ impl ApplicationHandler for App {
             Some(deadline) => ControlFlow::WaitUntil(deadline),
             None => ControlFlow::Poll,
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_framebuffer_follows_the_window_within_the_texture_limit() {
+        let max = 8192;
+        assert_eq!(resize_plan((1280, 720), (1280, 720), max), Resize::Keep);
+        assert_eq!(resize_plan((1280, 720), (1, 1), max), Resize::To(1, 1));
+        assert_eq!(
+            resize_plan((1, 1), (8192, 8192), max),
+            Resize::To(8192, 8192)
+        );
+        assert_eq!(resize_plan((1280, 720), (8193, 600), max), Resize::TooLarge);
+        assert_eq!(
+            resize_plan((1280, 720), (600, 20_000), max),
+            Resize::TooLarge
+        );
+    }
+
+    #[test]
+    fn minimised_keeps_the_framebuffer_and_restoring_needs_no_rebuild() {
+        let max = 8192;
+        for hidden in [(0, 0), (0, 720), (1280, 0)] {
+            assert_eq!(resize_plan((1280, 720), hidden, max), Resize::Hide);
+        }
+        // Restored at the size it had: the framebuffer is still right.
+        assert_eq!(resize_plan((1280, 720), (1280, 720), max), Resize::Keep);
+        assert_eq!(
+            resize_plan((1280, 720), (1600, 900), max),
+            Resize::To(1600, 900)
+        );
     }
 }

@@ -74,10 +74,15 @@ pub struct StrategyArgs {
 
 /// `sim run`.
 #[derive(Args, Debug, Clone)]
+#[group(id = "length", required = true, multiple = false, args = ["frames", "steps"])]
 pub struct RunArgs {
     /// Display frames to simulate (each advances the clock by 1/60 s).
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
-    pub frames: u64,
+    pub frames: Option<u64>,
+    /// Fixed steps to run, exactly (instead of --frames): e.g. to replay the steps a
+    /// paused window took with N.
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub steps: Option<u64>,
     #[command(flatten)]
     pub scene: SceneArgs,
     #[command(flatten)]
@@ -166,6 +171,9 @@ pub struct WindowArgs {
     /// Frames per second to pace to (0: uncapped, for measuring).
     #[arg(long, value_name = "FPS", default_value_t = 60, value_parser = clap::value_parser!(u32).range(0..=1000), allow_negative_numbers = true)]
     pub fps: u32,
+    /// Start paused (Space resumes, N steps once).
+    #[arg(long)]
+    pub paused: bool,
 }
 
 /// The display frame length headless commands advance the clock by.
@@ -306,6 +314,39 @@ mod tests {
         assert_eq!(expand(&b.layout, &Layout::ALL), [Layout::Aos, Layout::Soa]);
         assert_eq!(expand(&b.lock, &LockStrategy::ALL), [LockStrategy::Sharded]);
         assert_eq!(b.threads, [1, 2]);
+    }
+
+    #[test]
+    fn run_takes_frames_or_steps_but_not_both() {
+        for (args, frames, steps) in [
+            (vec!["sim", "run", "--frames", "3"], Some(3), None),
+            (vec!["sim", "run", "--steps", "4"], None, Some(4)),
+        ] {
+            let cli = Cli::try_parse_from(&args).unwrap();
+            let Some(Command::Run(run)) = cli.command else {
+                panic!("run expected")
+            };
+            assert_eq!((run.frames, run.steps), (frames, steps), "{args:?}");
+        }
+        for args in [
+            vec!["sim", "run"],
+            vec!["sim", "run", "--frames", "3", "--steps", "4"],
+        ] {
+            let err = Cli::try_parse_from(&args).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{args:?}");
+            assert!(err.to_string().contains("--frames"), "{args:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn the_window_can_start_paused() {
+        assert!(!Cli::try_parse_from(["sim"]).unwrap().window.paused);
+        assert!(
+            Cli::try_parse_from(["sim", "--paused"])
+                .unwrap()
+                .window
+                .paused
+        );
     }
 
     #[test]

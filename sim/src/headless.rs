@@ -13,35 +13,7 @@ const HANDLE_SAMPLE: usize = 1000;
 /// Runs `sim run`; the last line printed is
 /// `state_hash=<16 hex digits> particles=<live> steps=<n>`.
 pub fn run(args: &RunArgs) -> Result<(), Failure> {
-    let scene = args.scene.load().map_err(Failure::runtime)?;
-    let mut world = World::new(scene, args.strategy.strategy());
-    // Stop at every memory report and every switch; otherwise run straight through.
-    let report_every = if args.report_memory {
-        (args.frames / 20).max(1)
-    } else {
-        u64::MAX
-    };
-    let switch_every = args.switch_every.unwrap_or(u64::MAX);
-    let mut sampled: Vec<Entity> = Vec::new();
-    let mut done = 0;
-    while done < args.frames {
-        let next_stop = [
-            args.frames,
-            next_multiple(done, report_every),
-            next_multiple(done, switch_every),
-        ];
-        let until = next_stop.into_iter().min().unwrap_or(args.frames);
-        advance(&mut world, until - done);
-        done = until;
-        if done % switch_every == 0 && done < args.frames {
-            switch(&mut world);
-        }
-        if args.report_memory && (done % report_every == 0 || done == args.frames) {
-            print_memory(&world, done);
-            check_handles(&world, &sampled).map_err(Failure::runtime)?;
-            sampled = sample_handles(&world);
-        }
-    }
+    let world = simulate(args)?;
     let counters: Vec<String> = Counter::ALL
         .iter()
         .map(|c| format!("{}={}", c.name(), world.counters().total(*c)))
@@ -54,6 +26,60 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
         world.steps()
     );
     Ok(())
+}
+
+/// The run itself: `--frames` display frames, or exactly `--steps` fixed steps; memory
+/// reports and switches (`--switch-every`) count in the same unit.
+fn simulate(args: &RunArgs) -> Result<World, Failure> {
+    let (total, unit) = match (args.frames, args.steps) {
+        (Some(frames), None) => (frames, Unit::Frames),
+        (None, Some(steps)) => (steps, Unit::Steps),
+        _ => return Err(Failure::usage("give either --frames or --steps")),
+    };
+    let scene = args.scene.load().map_err(Failure::runtime)?;
+    let mut world = World::new(scene, args.strategy.strategy());
+    // Stop at every memory report and every switch; otherwise run straight through.
+    let report_every = if args.report_memory {
+        (total / 20).max(1)
+    } else {
+        u64::MAX
+    };
+    let switch_every = args.switch_every.unwrap_or(u64::MAX);
+    let mut sampled: Vec<Entity> = Vec::new();
+    let mut done = 0;
+    while done < total {
+        let next_stop = [
+            total,
+            next_multiple(done, report_every),
+            next_multiple(done, switch_every),
+        ];
+        let until = next_stop.into_iter().min().unwrap_or(total);
+        match unit {
+            Unit::Frames => {
+                advance(&mut world, until - done);
+            }
+            Unit::Steps => world.run(until - done),
+        }
+        done = until;
+        if done % switch_every == 0 && done < total {
+            switch(&mut world);
+        }
+        if args.report_memory && (done % report_every == 0 || done == total) {
+            print_memory(&world, unit, done);
+            check_handles(&world, &sampled).map_err(Failure::runtime)?;
+            sampled = sample_handles(&world);
+        }
+    }
+    Ok(world)
+}
+
+/// What `--frames` or `--steps` counts.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Unit {
+    /// Display frames of 1/60 s (each runs the fixed steps due).
+    Frames,
+    /// Fixed steps.
+    Steps,
 }
 
 /// The first multiple of `every` after `done` (saturating).
@@ -99,10 +125,14 @@ fn check_handles(world: &World, sampled: &[Entity]) -> Result<(), String> {
     Ok(())
 }
 
-fn print_memory(world: &World, frame: u64) {
+fn print_memory(world: &World, unit: Unit, done: u64) {
     let m = world.memory();
+    let at = match unit {
+        Unit::Frames => "frame",
+        Unit::Steps => "step",
+    };
     crate::out!(
-        "memory frame={frame} particles={} arena_used={} arena_capacity={} arena_high_water={} storage_capacity={} storage_bytes={} entity_slots={} rss_bytes={}",
+        "memory {at}={done} particles={} arena_used={} arena_capacity={} arena_high_water={} storage_capacity={} storage_bytes={} entity_slots={} rss_bytes={}",
         world.len(),
         m.frame_arenas.used,
         m.frame_arenas.capacity,
@@ -119,4 +149,44 @@ pub fn rss_bytes() -> Option<u64> {
     let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
     let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
     Some(pages * 4096)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+
+    fn simulate_with(args: &[&str]) -> World {
+        let cli =
+            Cli::try_parse_from(["sim", "run", "--particles", "500"].iter().chain(args)).unwrap();
+        let Some(Command::Run(run)) = cli.command else {
+            panic!("run expected")
+        };
+        simulate(&run).unwrap()
+    }
+
+    #[test]
+    fn steps_runs_exactly_that_many_fixed_steps() {
+        assert_eq!(simulate_with(&["--steps", "7"]).steps(), 7);
+        assert_eq!(simulate_with(&["--steps", "0"]).steps(), 0);
+        let switched = simulate_with(&["--steps", "9", "--switch-every", "2"]);
+        assert_eq!(switched.steps(), 9);
+        assert_eq!(
+            switched.state_hash(),
+            simulate_with(&["--steps", "9"]).state_hash(),
+            "switches do not change the state"
+        );
+    }
+
+    #[test]
+    fn frames_still_advance_the_clock_by_display_frames() {
+        // The default scene steps at 120 Hz: two steps per 1/60 s frame.
+        let frames = simulate_with(&["--frames", "5"]);
+        assert_eq!(frames.steps(), 10);
+        assert_eq!(
+            frames.state_hash(),
+            simulate_with(&["--steps", "10"]).state_hash()
+        );
+    }
 }

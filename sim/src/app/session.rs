@@ -107,6 +107,11 @@ impl Session {
         self.paused
     }
 
+    /// Pauses or resumes without a log line (`--paused`); Space toggles with one.
+    pub fn set_paused(&mut self, paused: bool) {
+        self.paused = paused;
+    }
+
     /// Holds the mouse attractor at `at` (world units), repelling if `repel`; `None` lets go.
     pub fn set_mouse(&mut self, at: Option<glam::Vec2>, repel: bool) {
         self.world.set_mouse(at, repel);
