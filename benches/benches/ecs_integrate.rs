@@ -1,0 +1,671 @@
+//! Group `ecs_integrate` (issue 5): the engine's integrate system beside the ECS crates and
+//! the hand-written loops a user could pick instead, on one workload, in one process run.
+//!
+//! The workload is the engine's [`engine::systems::integrate`]: position and velocity as glam
+//! `Vec2`; `v = (v + g·dt) · damping`, `p += v·dt`, clamp into the box `[0, W] × [0, H]` and
+//! reflect the velocity component of each wall hit times the restitution; count the bounces.
+//! Drag is 0 (damping 1.0, passed through `black_box` so the multiply stays), as in the
+//! issue's workload: without decay no velocity drifts into subnormals over the millions of
+//! steps a bench runs. Every contender starts from the same particles and does the same
+//! arithmetic per particle, including the bounce count (summed per chunk, then one atomic add
+//! per chunk, as the world's step does with its counters).
+//!
+//! Particle counts `N` = 10k, 100k, 1M, 4M; 1 and 2 threads. Benchmark ids are
+//! `ecs_integrate/<contender>/<threads>t/<N>`; criterion reports the throughput in elements
+//! (particles) per second. The contenders:
+//!
+//! | id | what runs |
+//! |---|---|
+//! | `engine_soa` | `Storage<Particle>` (`Layout::Soa`), `with_rows!` + `for_each_chunk(rows, PARALLEL_MIN_ROWS, ..)` calling `systems::integrate`, inside a 1- or 2-thread rayon pool's `install` (what `World::step` does) |
+//! | `engine_aos` | the same with `Layout::Aos` (the teaching contrast) |
+//! | `hecs_query` | hecs 0.11 `World::query_mut::<(&mut Pos, &mut Vel)>()`; 2 threads: `into_iter_batched(PARALLEL_MIN_ROWS)` + rayon `par_bridge` |
+//! | `hecs_columns` | hecs archetype columns (`Archetype::get::<&mut Pos>()` derefs to `&mut [Pos]`); 2 threads: rayon `par_chunks_mut` |
+//! | `bevy_query` | bevy_ecs 0.20 `Query<(&mut Pos, &mut Vel)>` in a `Schedule`, per entity through `Mut<T>` (change detection on); 1 thread: `iter_mut`, 2 threads: `par_iter_mut` |
+//! | `bevy_query_nocd` | the same through `Mut::bypass_change_detection` (no change ticks written) |
+//! | `bevy_slices` | bevy_ecs 0.20 contiguous query (`contiguous_iter_mut` / `contiguous_par_iter_mut`): table column slices, change detection on (`DerefMut` of `ContiguousMut` marks the whole slice changed) |
+//! | `bevy_slices_nocd` | the same through `ContiguousMut::bypass_change_detection` |
+//! | `hand_soa` | two `Vec<Vec2>` and a zipped loop; 2 threads: rayon `par_chunks_mut(PARALLEL_MIN_ROWS)` |
+//! | `stream` | the memory bound: the same two `Vec<Vec2>`, `p += v·k; v *= s` (read and write the same 32 bytes per particle, minimal arithmetic); 2 threads as `hand_soa` |
+//!
+//! Threads. The rayon contenders run inside a dedicated 1- or 2-thread pool. bevy's
+//! `ComputeTaskPool` is global and can be set up once per process, so it is built with 2
+//! threads: the 1-thread bevy rows run `iter_mut` / `contiguous_iter_mut` (no task pool
+//! involved), the 2-thread rows `par_iter_mut` / `contiguous_par_iter_mut` (bevy's default
+//! batching: one batch per pool thread). Both run in a `Schedule` with the single-threaded
+//! executor: there is one system, so the multi-threaded executor would only add a task hop.
+//!
+//! Run with `cargo bench -p benches --bench ecs_integrate`; results in
+//! `benches/ECS_INTEGRATE.md`.
+
+use bevy_ecs::prelude::{Component, DetectChangesMut, Query, Schedule, World as BevyWorld};
+use bevy_ecs::schedule::SingleThreadedExecutor;
+use bevy_tasks::{ComputeTaskPool, TaskPoolBuilder};
+use criterion::{BenchmarkId, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main};
+use engine::entity::EntityAllocator;
+use engine::parallel::{PARALLEL_MIN_ROWS, for_each_chunk};
+use engine::particle::Particle;
+use engine::storage::{Layout, Storage};
+use engine::systems::{Motion, integrate};
+use engine::with_rows;
+use glam::Vec2;
+use rand::Rng;
+use rayon::prelude::*;
+use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
+
+/// Particle counts benched.
+const SIZES: [usize; 4] = [10_000, 100_000, 1_000_000, 4_000_000];
+/// Thread counts benched.
+const THREADS: [usize; 2] = [1, 2];
+/// The fixed step of the simulation.
+const DT: f32 = 1.0 / 120.0;
+/// The box the particles bounce in.
+const BOUNDS: Vec2 = Vec2::new(1000.0, 1000.0);
+
+/// The step's parameters, as the world builds them: gravity 9.8 down, no drag, restitution 0.8.
+fn motion() -> Motion {
+    Motion {
+        dt: DT,
+        gravity_dt: Vec2::new(0.0, -9.8) * DT,
+        damping: 1.0,
+        bounds: BOUNDS,
+        restitution: 0.8,
+    }
+}
+
+/// Bounces counted by every contender (read after each bench, so none of the counting is
+/// dead code).
+static BOUNCES: AtomicU64 = AtomicU64::new(0);
+
+/// One particle's step, the same arithmetic as `engine::systems::integrate`'s row body.
+/// Returns the walls hit (0, 1 or 2). Parameters by value: loads hoisted out of the loop.
+#[inline(always)]
+fn step(
+    position: &mut Vec2,
+    velocity: &mut Vec2,
+    dt: f32,
+    gravity_dt: Vec2,
+    damping: f32,
+    bounds: Vec2,
+    restitution: f32,
+) -> u32 {
+    let mut v = (*velocity + gravity_dt) * damping;
+    let mut x = *position + v * dt;
+    let out_x = (x.x < 0.0) | (x.x > bounds.x);
+    let out_y = (x.y < 0.0) | (x.y > bounds.y);
+    x = x.max(Vec2::ZERO).min(bounds);
+    v.x = if out_x { -v.x * restitution } else { v.x };
+    v.y = if out_y { -v.y * restitution } else { v.y };
+    *position = x;
+    *velocity = v;
+    u32::from(out_x) + u32::from(out_y)
+}
+
+/// The step over two column slices (hand-written SoA, hecs and bevy columns). Returns the
+/// bounces.
+#[inline(always)]
+fn step_slices<P, V>(positions: &mut [P], velocities: &mut [V], m: &Motion) -> u64
+where
+    P: AsVec2,
+    V: AsVec2,
+{
+    let Motion {
+        dt,
+        gravity_dt,
+        damping,
+        bounds,
+        restitution,
+    } = *m;
+    let mut bounces = 0u32;
+    for (p, v) in positions.iter_mut().zip(velocities.iter_mut()) {
+        bounces += step(
+            p.vec2(),
+            v.vec2(),
+            dt,
+            gravity_dt,
+            damping,
+            bounds,
+            restitution,
+        );
+    }
+    u64::from(bounces)
+}
+
+/// `step_slices` over `PARALLEL_MIN_ROWS`-row chunks with rayon (in the current pool);
+/// serial when the columns fit in one chunk.
+fn step_slices_par<P, V>(positions: &mut [P], velocities: &mut [V], m: &Motion)
+where
+    P: AsVec2 + Send,
+    V: AsVec2 + Send,
+{
+    if positions.len() <= PARALLEL_MIN_ROWS {
+        BOUNCES.fetch_add(step_slices(positions, velocities, m), Relaxed);
+        return;
+    }
+    positions
+        .par_chunks_mut(PARALLEL_MIN_ROWS)
+        .zip(velocities.par_chunks_mut(PARALLEL_MIN_ROWS))
+        .for_each(|(p, v)| {
+            BOUNCES.fetch_add(step_slices(p, v, m), Relaxed);
+        });
+}
+
+/// The memory bound: read and write the same 32 bytes per particle (both columns), with the
+/// least arithmetic that keeps the values bounded.
+#[inline(always)]
+fn stream(positions: &mut [Vec2], velocities: &mut [Vec2], k: f32, s: f32) {
+    for (p, v) in positions.iter_mut().zip(velocities.iter_mut()) {
+        *p += *v * k;
+        *v *= s;
+    }
+}
+
+/// Position component (hecs and bevy store each component type as its own column).
+#[derive(Component, Clone, Copy)]
+struct Pos(Vec2);
+/// Velocity component.
+#[derive(Component, Clone, Copy)]
+struct Vel(Vec2);
+
+/// A column element that is a `Vec2` (plain, or an ECS component wrapping one).
+trait AsVec2 {
+    fn vec2(&mut self) -> &mut Vec2;
+}
+impl AsVec2 for Vec2 {
+    #[inline(always)]
+    fn vec2(&mut self) -> &mut Vec2 {
+        self
+    }
+}
+impl AsVec2 for Pos {
+    #[inline(always)]
+    fn vec2(&mut self) -> &mut Vec2 {
+        &mut self.0
+    }
+}
+impl AsVec2 for Vel {
+    #[inline(always)]
+    fn vec2(&mut self) -> &mut Vec2 {
+        &mut self.0
+    }
+}
+
+/// Sums a batch's bounces and adds them to [`BOUNCES`] once, when the batch is done
+/// (bevy's `for_each_init` state).
+struct Tally(u64);
+impl Drop for Tally {
+    fn drop(&mut self) {
+        BOUNCES.fetch_add(self.0, Relaxed);
+    }
+}
+
+/// `n` (position, velocity) pairs: inside the walls, moving up to 50 units/s each way.
+fn initial(n: usize) -> (Vec<Vec2>, Vec<Vec2>) {
+    let mut rng: rand_pcg::Pcg64Mcg = rand::SeedableRng::seed_from_u64(0x5eed);
+    (0..n)
+        .map(|_| {
+            let position = Vec2::new(rng.random::<f32>(), rng.random::<f32>()) * BOUNDS;
+            let velocity = Vec2::new(rng.random_range(-50.0..50.0), rng.random_range(-50.0..50.0));
+            (position, velocity)
+        })
+        .unzip()
+}
+
+/// A storage in `layout` holding the particles, in order, each with a fresh entity.
+fn storage(layout: Layout, positions: &[Vec2], velocities: &[Vec2]) -> Storage<Particle> {
+    let mut entities = EntityAllocator::new();
+    let mut storage = Storage::new(layout);
+    storage.reserve(positions.len());
+    for (&p, &v) in positions.iter().zip(velocities) {
+        storage.insert(Particle::at(entities.spawn(), p, v));
+    }
+    storage
+}
+
+fn hecs_world(positions: &[Vec2], velocities: &[Vec2]) -> hecs::World {
+    let mut world = hecs::World::new();
+    world.spawn_batch(
+        positions
+            .iter()
+            .zip(velocities)
+            .map(|(&p, &v)| (Pos(p), Vel(v))),
+    );
+    world
+}
+
+fn bevy_world(positions: &[Vec2], velocities: &[Vec2]) -> BevyWorld {
+    let mut world = BevyWorld::new();
+    world
+        .spawn_batch(
+            positions
+                .iter()
+                .zip(velocities)
+                .map(|(&p, &v)| (Pos(p), Vel(v))),
+        )
+        .for_each(drop);
+    world
+}
+
+/// A schedule holding one system, run by the single-threaded executor.
+fn schedule<M>(
+    system: impl bevy_ecs::schedule::IntoScheduleConfigs<bevy_ecs::system::ScheduleSystem, M>,
+) -> Schedule {
+    let mut schedule = Schedule::default();
+    schedule.set_executor(SingleThreadedExecutor::new());
+    schedule.add_systems(system);
+    schedule
+}
+
+/// The bevy systems: `(change detection, contiguous slices, threads)`.
+fn bevy_schedule(change_detection: bool, slices: bool, threads: usize) -> Schedule {
+    let m = motion();
+    let Motion {
+        dt,
+        gravity_dt,
+        damping,
+        bounds,
+        restitution,
+    } = m;
+    let row =
+        move |p: &mut Vec2, v: &mut Vec2| step(p, v, dt, gravity_dt, damping, bounds, restitution);
+    match (slices, threads) {
+        (false, 1) => schedule(move |mut q: Query<(&mut Pos, &mut Vel)>| {
+            let m = black_box(m);
+            let mut bounces = 0u64;
+            for (mut p, mut v) in q.iter_mut() {
+                bounces += u64::from(if change_detection {
+                    step(
+                        &mut p.0,
+                        &mut v.0,
+                        m.dt,
+                        m.gravity_dt,
+                        m.damping,
+                        m.bounds,
+                        m.restitution,
+                    )
+                } else {
+                    let (p, v) = (p.bypass_change_detection(), v.bypass_change_detection());
+                    step(
+                        &mut p.0,
+                        &mut v.0,
+                        m.dt,
+                        m.gravity_dt,
+                        m.damping,
+                        m.bounds,
+                        m.restitution,
+                    )
+                });
+            }
+            BOUNCES.fetch_add(bounces, Relaxed);
+        }),
+        (false, _) => schedule(move |mut q: Query<(&mut Pos, &mut Vel)>| {
+            q.par_iter_mut().for_each_init(
+                || Tally(0),
+                |tally, (mut p, mut v)| {
+                    tally.0 += u64::from(if change_detection {
+                        row(&mut p.0, &mut v.0)
+                    } else {
+                        let (p, v) = (p.bypass_change_detection(), v.bypass_change_detection());
+                        row(&mut p.0, &mut v.0)
+                    });
+                },
+            );
+        }),
+        (true, 1) => schedule(move |mut q: Query<(&mut Pos, &mut Vel)>| {
+            let m = black_box(m);
+            for (mut p, mut v) in q.contiguous_iter_mut().expect("a dense query") {
+                let bounces = if change_detection {
+                    step_slices(&mut p, &mut v, &m)
+                } else {
+                    step_slices(p.bypass_change_detection(), v.bypass_change_detection(), &m)
+                };
+                BOUNCES.fetch_add(bounces, Relaxed);
+            }
+        }),
+        (true, _) => schedule(move |mut q: Query<(&mut Pos, &mut Vel)>| {
+            q.contiguous_par_iter_mut()
+                .expect("a dense query")
+                .for_each(|(mut p, mut v)| {
+                    let bounces = if change_detection {
+                        step_slices(&mut p, &mut v, &m)
+                    } else {
+                        step_slices(p.bypass_change_detection(), v.bypass_change_detection(), &m)
+                    };
+                    BOUNCES.fetch_add(bounces, Relaxed);
+                });
+        }),
+    }
+}
+
+/// One way of running the step over N particles.
+trait Contender {
+    /// One whole step over every particle.
+    fn step(&mut self);
+    /// (position, velocity) of every particle in spawn order, to check that contenders agree.
+    fn state(&mut self) -> Vec<(Vec2, Vec2)>;
+}
+
+/// The engine's storage and system, as `World::step` runs them.
+struct Engine<'p> {
+    storage: Storage<Particle>,
+    pool: &'p rayon::ThreadPool,
+}
+
+impl Contender for Engine<'_> {
+    fn step(&mut self) {
+        let m = black_box(motion());
+        let storage = &mut self.storage;
+        self.pool.install(|| {
+            with_rows!(storage.rows_mut(), mut |rows| {
+                for_each_chunk(rows, PARALLEL_MIN_ROWS, &|chunk, _| {
+                    let bounces = integrate(chunk, &m);
+                    if bounces > 0 {
+                        BOUNCES.fetch_add(bounces, Relaxed);
+                    }
+                })
+            })
+        })
+    }
+    fn state(&mut self) -> Vec<(Vec2, Vec2)> {
+        (0..self.storage.len())
+            .map(|i| {
+                let row = self.storage.row(i);
+                (row.position, row.velocity)
+            })
+            .collect()
+    }
+}
+
+/// hecs, per entity (`columns: false`) or over archetype column slices.
+struct Hecs<'p> {
+    world: hecs::World,
+    columns: bool,
+    threads: usize,
+    pool: &'p rayon::ThreadPool,
+}
+
+impl Contender for Hecs<'_> {
+    fn step(&mut self) {
+        let m = black_box(motion());
+        let Motion {
+            dt,
+            gravity_dt,
+            damping,
+            bounds,
+            restitution,
+        } = m;
+        match (self.columns, self.threads) {
+            (false, 1) => {
+                let mut bounces = 0u64;
+                for (p, v) in self.world.query_mut::<(&mut Pos, &mut Vel)>() {
+                    bounces += u64::from(step(
+                        &mut p.0,
+                        &mut v.0,
+                        dt,
+                        gravity_dt,
+                        damping,
+                        bounds,
+                        restitution,
+                    ));
+                }
+                BOUNCES.fetch_add(bounces, Relaxed);
+            }
+            (false, _) => {
+                let world = &mut self.world;
+                self.pool.install(|| {
+                    world
+                        .query_mut::<(&mut Pos, &mut Vel)>()
+                        .into_iter_batched(PARALLEL_MIN_ROWS as u32)
+                        .par_bridge()
+                        .for_each(|batch| {
+                            let mut bounces = 0u64;
+                            for (p, v) in batch {
+                                bounces += u64::from(step(
+                                    &mut p.0,
+                                    &mut v.0,
+                                    dt,
+                                    gravity_dt,
+                                    damping,
+                                    bounds,
+                                    restitution,
+                                ));
+                            }
+                            BOUNCES.fetch_add(bounces, Relaxed);
+                        })
+                })
+            }
+            (true, threads) => {
+                for archetype in self.world.archetypes() {
+                    let (Some(mut p), Some(mut v)) =
+                        (archetype.get::<&mut Pos>(), archetype.get::<&mut Vel>())
+                    else {
+                        continue;
+                    };
+                    let (p, v): (&mut [Pos], &mut [Vel]) = (&mut p, &mut v);
+                    if threads == 1 {
+                        BOUNCES.fetch_add(step_slices(p, v, &m), Relaxed);
+                    } else {
+                        self.pool.install(|| step_slices_par(p, v, &m));
+                    }
+                }
+            }
+        }
+    }
+    fn state(&mut self) -> Vec<(Vec2, Vec2)> {
+        // One archetype, so iteration follows spawn order.
+        self.world
+            .query_mut::<(&Pos, &Vel)>()
+            .into_iter()
+            .map(|(p, v)| (p.0, v.0))
+            .collect()
+    }
+}
+
+/// bevy_ecs: a world and a schedule with one system.
+struct Bevy {
+    world: BevyWorld,
+    schedule: Schedule,
+}
+
+impl Contender for Bevy {
+    fn step(&mut self) {
+        self.schedule.run(&mut self.world);
+    }
+    fn state(&mut self) -> Vec<(Vec2, Vec2)> {
+        // One table, so iteration follows spawn order.
+        self.world
+            .query::<(&Pos, &Vel)>()
+            .iter(&self.world)
+            .map(|(p, v)| (p.0, v.0))
+            .collect()
+    }
+}
+
+/// Two plain `Vec<Vec2>`: the hand-written SoA loop (`stream: false`) or the memory bound.
+struct Hand<'p> {
+    positions: Vec<Vec2>,
+    velocities: Vec<Vec2>,
+    stream: bool,
+    threads: usize,
+    pool: &'p rayon::ThreadPool,
+}
+
+impl Contender for Hand<'_> {
+    fn step(&mut self) {
+        let (p, v) = (&mut self.positions[..], &mut self.velocities[..]);
+        if self.stream {
+            let (k, s) = black_box((DT, 1.0));
+            if self.threads == 1 {
+                stream(p, v, k, s);
+            } else {
+                self.pool.install(|| {
+                    p.par_chunks_mut(PARALLEL_MIN_ROWS)
+                        .zip(v.par_chunks_mut(PARALLEL_MIN_ROWS))
+                        .for_each(|(p, v)| stream(p, v, k, s))
+                });
+            }
+        } else {
+            let m = black_box(motion());
+            if self.threads == 1 {
+                BOUNCES.fetch_add(step_slices(p, v, &m), Relaxed);
+            } else {
+                self.pool.install(|| step_slices_par(p, v, &m));
+            }
+        }
+    }
+    fn state(&mut self) -> Vec<(Vec2, Vec2)> {
+        self.positions
+            .iter()
+            .copied()
+            .zip(self.velocities.iter().copied())
+            .collect()
+    }
+}
+
+/// Every contender's name, in table order.
+const CONTENDERS: [&str; 10] = [
+    "engine_soa",
+    "engine_aos",
+    "hecs_query",
+    "hecs_columns",
+    "bevy_query",
+    "bevy_query_nocd",
+    "bevy_slices",
+    "bevy_slices_nocd",
+    "hand_soa",
+    "stream",
+];
+
+/// Builds contender `name` over a copy of the particles.
+fn contender<'p>(
+    name: &str,
+    positions: &[Vec2],
+    velocities: &[Vec2],
+    threads: usize,
+    pool: &'p rayon::ThreadPool,
+) -> Box<dyn Contender + 'p> {
+    let hecs = |columns| {
+        Box::new(Hecs {
+            world: hecs_world(positions, velocities),
+            columns,
+            threads,
+            pool,
+        })
+    };
+    let bevy = |change_detection, slices| {
+        Box::new(Bevy {
+            world: bevy_world(positions, velocities),
+            schedule: bevy_schedule(change_detection, slices, threads),
+        })
+    };
+    let hand = |stream| {
+        Box::new(Hand {
+            positions: positions.to_vec(),
+            velocities: velocities.to_vec(),
+            stream,
+            threads,
+            pool,
+        })
+    };
+    match name {
+        "engine_soa" | "engine_aos" => Box::new(Engine {
+            storage: storage(
+                if name == "engine_soa" {
+                    Layout::Soa
+                } else {
+                    Layout::Aos
+                },
+                positions,
+                velocities,
+            ),
+            pool,
+        }),
+        "hecs_query" => hecs(false),
+        "hecs_columns" => hecs(true),
+        "bevy_query" => bevy(true, false),
+        "bevy_query_nocd" => bevy(false, false),
+        "bevy_slices" => bevy(true, true),
+        "bevy_slices_nocd" => bevy(false, true),
+        "hand_soa" => hand(false),
+        "stream" => hand(true),
+        _ => unreachable!("unknown contender {name}"),
+    }
+}
+
+/// Before timing anything: from the same particles, every contender but `stream` must end
+/// in bit-identical state with the same bounce count after some steps, at each thread count.
+/// So they all do the same arithmetic, and the parallel versions cover every particle once.
+fn check_contenders_agree(pools: &[rayon::ThreadPool]) {
+    let n = 3 * PARALLEL_MIN_ROWS + 123;
+    let (positions, velocities) = initial(n);
+    let mut reference = None;
+    for (&threads, pool) in THREADS.iter().zip(pools) {
+        for name in CONTENDERS.into_iter().filter(|&c| c != "stream") {
+            let mut c = contender(name, &positions, &velocities, threads, pool);
+            BOUNCES.store(0, Relaxed);
+            for _ in 0..500 {
+                c.step();
+            }
+            let outcome = (BOUNCES.load(Relaxed), c.state());
+            match &reference {
+                None => reference = Some(outcome),
+                Some(r) => assert!(
+                    *r == outcome,
+                    "{name} at {threads} threads disagrees with engine_soa at 1 thread"
+                ),
+            }
+        }
+    }
+    let bounces = reference.map_or(0, |r| r.0);
+    assert!(bounces > 0, "the check steps must exercise the walls");
+    eprintln!(
+        "ecs_integrate: all contenders agree bit for bit after 500 steps of {n} particles \
+         ({bounces} bounces), at 1 and 2 threads"
+    );
+}
+
+fn bench(c: &mut Criterion) {
+    // bevy's compute pool is global: two threads, built once (see the module docs).
+    ComputeTaskPool::get_or_init(|| TaskPoolBuilder::new().num_threads(2).build());
+    let pools = THREADS.map(|t| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(t)
+            .build()
+            .expect("a rayon pool")
+    });
+    check_contenders_agree(&pools);
+    let mut group = c.benchmark_group("ecs_integrate");
+    for n in SIZES {
+        group.throughput(Throughput::Elements(n as u64));
+        let (positions, velocities) = initial(n);
+        for (&threads, pool) in THREADS.iter().zip(&pools) {
+            for name in CONTENDERS {
+                // Built one at a time, so at most one copy of the particles is alive.
+                let mut c = contender(name, &positions, &velocities, threads, pool);
+                group.bench_function(BenchmarkId::new(format!("{name}/{threads}t"), n), |b| {
+                    b.iter(|| c.step())
+                });
+            }
+        }
+    }
+    group.finish();
+    black_box(BOUNCES.load(Relaxed));
+}
+
+/// Few samples and short windows: 80 benches in a few minutes on 2 cores.
+fn config() -> Criterion {
+    Criterion::default()
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(1))
+        .without_plots()
+}
+
+criterion_group! {
+    name = ecs_integrate;
+    config = config();
+    targets = bench
+}
+criterion_main!(ecs_integrate);
