@@ -14,8 +14,6 @@
 //!   steps).
 
 use crossbeam_utils::CachePadded;
-use std::fmt;
-use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The tallies the simulation keeps.
@@ -88,21 +86,7 @@ impl Padding {
     }
 }
 
-impl fmt::Display for Padding {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for Padding {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Padding::ALL
-            .into_iter()
-            .find(|p| p.name() == s)
-            .ok_or_else(|| format!("unknown counter padding '{s}' (expected padded or packed)"))
-    }
-}
+crate::named_choice!(Padding, "counter padding", "padded or packed");
 
 enum Slots {
     /// `padded[thread][counter]`: each thread's counters on their own line(s).

@@ -11,6 +11,29 @@
 //! On top of them, the simulation: [`scene`] (TOML scenes, validated), [`emitter`],
 //! [`grid`] (neighbour queries), [`systems`], [`timer`], [`timestep`] and [`world`].
 
+/// Implements `Display` (the `name()`) and `FromStr` (any name in `ALL`, else an error
+/// listing the accepted names) for a fieldless choice enum such as a layout or strategy.
+macro_rules! named_choice {
+    ($ty:ty, $what:literal, $expected:literal) => {
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.name())
+            }
+        }
+
+        impl std::str::FromStr for $ty {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Self::ALL
+                    .into_iter()
+                    .find(|choice| choice.name() == s)
+                    .ok_or_else(|| format!("unknown {} '{s}' (expected {})", $what, $expected))
+            }
+        }
+    };
+}
+pub(crate) use named_choice;
+
 pub mod arena;
 pub mod counters;
 pub mod emitter;

@@ -38,4 +38,21 @@ impl Particle {
     }
 }
 
+impl Particle {
+    /// The float fields' bit patterns (position, velocity, age, lifetime, mass), for exact
+    /// comparisons and hashing: equal bits, bit-identical particles.
+    pub fn float_bits(&self) -> [u32; 7] {
+        [
+            self.position.x,
+            self.position.y,
+            self.velocity.x,
+            self.velocity.y,
+            self.age,
+            self.lifetime,
+            self.mass,
+        ]
+        .map(f32::to_bits)
+    }
+}
+
 const _: () = assert!(size_of::<Particle>() == 40);

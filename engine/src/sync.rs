@@ -20,8 +20,6 @@ use crossbeam_queue::ArrayQueue;
 use crossbeam_utils::CachePadded;
 use crossbeam_utils::atomic::AtomicCell;
 use rayon::slice::ParallelSliceMut;
-use std::fmt;
-use std::str::FromStr;
 use std::sync::{Mutex, MutexGuard, PoisonError, RwLock, TryLockError};
 
 /// How workers share an [`EventSink`] or [`SharedParams`].
@@ -64,23 +62,11 @@ impl LockStrategy {
     }
 }
 
-impl fmt::Display for LockStrategy {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for LockStrategy {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        LockStrategy::ALL
-            .into_iter()
-            .find(|l| l.name() == s)
-            .ok_or_else(|| {
-                format!("unknown lock strategy '{s}' (expected mutex, rwlock, lockfree or sharded)")
-            })
-    }
-}
+crate::named_choice!(
+    LockStrategy,
+    "lock strategy",
+    "mutex, rwlock, lockfree or sharded"
+);
 
 /// Below this many events a sort stays on the calling thread.
 const PARALLEL_SORT_MIN: usize = 32 * 1024;

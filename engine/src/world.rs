@@ -429,16 +429,8 @@ impl World {
                 continue;
             };
             h.write(e.to_bits());
-            for f in [
-                p.position.x,
-                p.position.y,
-                p.velocity.x,
-                p.velocity.y,
-                p.age,
-                p.lifetime,
-                p.mass,
-            ] {
-                h.write(u64::from(f.to_bits()));
+            for bits in p.float_bits() {
+                h.write(u64::from(bits));
             }
             h.write(u64::from(u32::from_le_bytes(p.color)));
         }

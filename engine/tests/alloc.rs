@@ -1,13 +1,13 @@
 //! Zero heap allocations per step in steady state: frame arenas and reused buffers do the
 //! work. A counting global allocator watches every thread of the test process.
 
+mod common;
+use common::scene;
 use engine::counters::Padding;
-use engine::scene::Scene;
 use engine::storage::Layout;
 use engine::sync::LockStrategy;
 use engine::world::{Strategy, World};
 use std::alloc::{GlobalAlloc, Layout as AllocLayout, System};
-use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 struct Counting;
@@ -34,14 +34,6 @@ unsafe impl GlobalAlloc for Counting {
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
-
-fn scene(name: &str, particles: u32) -> Scene {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../assets/scenes/{name}.toml"));
-    Scene::load(&path)
-        .unwrap()
-        .with_particles(particles)
-        .unwrap()
-}
 
 /// Allocations made in rounds of 10 steps after `warmup` steps.
 ///

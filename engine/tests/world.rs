@@ -1,20 +1,13 @@
 //! Whole-world invariants: determinism across every strategy, no loss on switches,
 //! consistent handles and bounded memory under churn.
 
+mod common;
+use common::scene;
 use engine::counters::{Counter, Padding};
 use engine::scene::Scene;
 use engine::storage::Layout;
 use engine::sync::LockStrategy;
 use engine::world::{Strategy, Switch, World, check_consistency};
-use std::path::Path;
-
-fn scene(name: &str, particles: u32) -> Scene {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../assets/scenes/{name}.toml"));
-    Scene::load(&path)
-        .unwrap()
-        .with_particles(particles)
-        .unwrap()
-}
 
 fn strategy(layout: Layout, lock: LockStrategy, padding: Padding, threads: usize) -> Strategy {
     Strategy {
@@ -114,14 +107,7 @@ fn a_layout_switch_keeps_every_value_bit_identical() {
         (0..w.storage().len())
             .map(|i| {
                 let p = w.storage().row(i);
-                (
-                    p.entity,
-                    p.position.to_array().map(f32::to_bits),
-                    p.velocity.to_array().map(f32::to_bits),
-                    p.color,
-                    p.age.to_bits(),
-                    p.lifetime.to_bits(),
-                )
+                (p.entity, p.float_bits(), p.color)
             })
             .collect()
     };

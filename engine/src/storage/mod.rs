@@ -22,8 +22,6 @@ mod soa;
 pub use aos::{AosMut, AosRef};
 
 use crate::entity::Entity;
-use std::fmt;
-use std::str::FromStr;
 
 /// The entity→slot map's marker for "not stored".
 pub const NO_SLOT: u32 = u32::MAX;
@@ -59,21 +57,7 @@ impl Layout {
     }
 }
 
-impl fmt::Display for Layout {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for Layout {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Layout::ALL
-            .into_iter()
-            .find(|l| l.name() == s)
-            .ok_or_else(|| format!("unknown layout '{s}' (expected soa or aos)"))
-    }
-}
+crate::named_choice!(Layout, "layout", "soa or aos");
 
 /// A contiguous run of rows in either layout, handed to systems.
 ///
@@ -462,23 +446,11 @@ mod tests {
         (entities, storage)
     }
 
-    fn snapshot(storage: &Storage<Particle>) -> Vec<(Entity, [u32; 9], [u8; 4])> {
+    fn snapshot(storage: &Storage<Particle>) -> Vec<(Entity, [u32; 7], [u8; 4])> {
         (0..storage.len())
             .map(|i| {
                 let p = storage.row(i);
-                let bits = [
-                    p.position.x,
-                    p.position.y,
-                    p.velocity.x,
-                    p.velocity.y,
-                    p.age,
-                    p.lifetime,
-                    p.mass,
-                    0.0,
-                    0.0,
-                ]
-                .map(f32::to_bits);
-                (p.entity, bits, p.color)
+                (p.entity, p.float_bits(), p.color)
             })
             .collect()
     }
