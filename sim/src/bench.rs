@@ -70,6 +70,9 @@ pub fn run(args: &BenchArgs) -> Result<(), Failure> {
     let locks = expand(&args.lock, &LockStrategy::ALL);
     let paddings = expand(&args.counters, &Padding::ALL);
     let warmup = (args.frames / 5).clamp(3, 60);
+    if let Some(path) = &args.plot {
+        crate::plot::check_path(path).map_err(Failure::runtime)?;
+    }
 
     let mut combos = Vec::new();
     for &n in &particles {
@@ -115,6 +118,10 @@ pub fn run(args: &BenchArgs) -> Result<(), Failure> {
             serde_json::to_string_pretty(&rows).map_err(|e| Failure::runtime(e.to_string()))?;
         std::fs::write(path, json + "\n")
             .map_err(|e| Failure::runtime(format!("{}: cannot write JSON: {e}", path.display())))?;
+        crate::out!("wrote {}", path.display());
+    }
+    if let Some(path) = &args.plot {
+        crate::plot::render(&rows, path).map_err(Failure::runtime)?;
         crate::out!("wrote {}", path.display());
     }
     Ok(())

@@ -138,6 +138,9 @@ pub struct BenchArgs {
     /// Also write the rows as JSON here.
     #[arg(long, value_name = "PATH")]
     pub json: Option<PathBuf>,
+    /// Also draw ns per particle per step by strategy and particle count, as SVG, here.
+    #[arg(long, value_name = "PATH.svg")]
+    pub plot: Option<PathBuf>,
 }
 
 /// `sim snapshot`.

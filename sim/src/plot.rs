@@ -1,0 +1,343 @@
+//! `sim bench --plot PATH.svg`: the strategy matrix as a line chart.
+//!
+//! One series per strategy (layout / lock / counters / threads), ns per particle per step
+//! (the median step over the live particles) against the particle budget. The x axis is
+//! logarithmic when the rows span several counts. The legend sits in a panel right of the
+//! chart, so a full matrix (16+ series) never hides a line.
+
+use crate::bench::Row;
+use plotters::coord::Shift;
+use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
+use plotters::prelude::*;
+use std::path::Path;
+
+/// Width of the chart part of the image, in pixels.
+const CHART_WIDTH: u32 = 760;
+/// Width of the legend panel.
+const LEGEND_WIDTH: u32 = 250;
+/// Height of one legend line.
+const LEGEND_LINE: u32 = 22;
+/// Line colours (Tableau 10: tell-apart colours, none too pale on white). Series past the
+/// tenth reuse them with another marker shape.
+const COLORS: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
+
+/// How series `i` is drawn: its colour and marker shape (0 circle, 1 triangle, 2 cross).
+fn look(i: usize) -> (RGBColor, usize) {
+    (COLORS[i % COLORS.len()], (i / COLORS.len()) % 3)
+}
+
+/// Checks, before any measuring, that the plot can be written to `path`: an `.svg` name in
+/// an existing directory. The error names the path.
+pub fn check_path(path: &Path) -> Result<(), String> {
+    let shown = path.display();
+    if path
+        .extension()
+        .is_none_or(|e| !e.eq_ignore_ascii_case("svg"))
+    {
+        return Err(format!(
+            "{shown}: the plot is SVG: give a path ending in .svg"
+        ));
+    }
+    if path.is_dir() {
+        return Err(format!("{shown}: is a directory, not a file for the plot"));
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(format!(
+            "{shown}: cannot write the plot: directory {} does not exist",
+            dir.display()
+        ));
+    }
+    Ok(())
+}
+
+/// The legend label of a row's strategy.
+pub fn series_label(row: &Row) -> String {
+    format!(
+        "{} / {} / {} / {}t",
+        row.layout, row.lock, row.counters, row.threads
+    )
+}
+
+/// `(label, points)` per strategy, in the rows' order; points sorted by particle count.
+fn series(rows: &[Row]) -> Vec<(String, Vec<(f64, f64)>)> {
+    let mut out: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
+    for r in rows {
+        let label = series_label(r);
+        let point = (f64::from(r.particles), r.ns_per_particle_step);
+        match out.iter_mut().find(|(l, _)| *l == label) {
+            Some((_, points)) => points.push(point),
+            None => out.push((label, vec![point])),
+        }
+    }
+    for (_, points) in &mut out {
+        points.sort_by(|a, b| a.0.total_cmp(&b.0));
+    }
+    out
+}
+
+/// "10k", "1.5M": particle counts on the x axis. A log axis ticks every 1..9 × 10^k; only
+/// 1, 2, 3 and 5 × 10^k get a label, so the labels near the top of a decade do not collide.
+fn axis_label(n: f64) -> String {
+    let leading = (n / 10f64.powf(n.log10().floor())).round();
+    if [1.0, 2.0, 3.0, 5.0].contains(&leading) {
+        count_label(n)
+    } else {
+        String::new()
+    }
+}
+
+/// "10k", "1.5M".
+fn count_label(n: f64) -> String {
+    if n >= 1e6 {
+        format!("{}M", trim(n / 1e6))
+    } else if n >= 1e3 {
+        format!("{}k", trim(n / 1e3))
+    } else {
+        trim(n)
+    }
+}
+
+fn trim(x: f64) -> String {
+    let s = format!("{x:.2}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// Draws `rows` into an SVG at `path`. The error names the path.
+pub fn render(rows: &[Row], path: &Path) -> Result<(), String> {
+    let fail = |e: &dyn std::fmt::Display| format!("{}: cannot draw the plot: {e}", path.display());
+    if rows.is_empty() {
+        return Err(fail(&"no rows to plot"));
+    }
+    let series = series(rows);
+    let height = 560.max(80 + LEGEND_LINE * series.len() as u32);
+    let root = SVGBackend::new(path, (CHART_WIDTH + LEGEND_WIDTH, height)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| fail(&e))?;
+    let (chart_area, legend_area) = root.split_horizontally(CHART_WIDTH);
+
+    let (lo, hi) = rows.iter().fold((f64::INFINITY, 0f64), |(lo, hi), r| {
+        let n = f64::from(r.particles);
+        (lo.min(n), hi.max(n))
+    });
+    let y_max = rows
+        .iter()
+        .map(|r| r.ns_per_particle_step)
+        .fold(0f64, f64::max)
+        .max(f64::MIN_POSITIVE)
+        * 1.15;
+    let scene = &rows[0].scene;
+    let title = format!("sim bench, {scene} scene: ns per particle per step");
+    if lo < hi {
+        // Several counts: a log axis, a little wider than the data.
+        let x = (lo / 1.25..hi * 1.25).log_scale();
+        draw(&chart_area, &title, x, y_max, &series)
+    } else {
+        // One count: a plain axis around it (each series is a single point).
+        draw(&chart_area, &title, lo * 0.5..hi * 1.5, y_max, &series)
+    }
+    .map_err(|e| fail(&e))?;
+    draw_legend(&legend_area, &series).map_err(|e| fail(&e))?;
+    root.present().map_err(|e| fail(&e))?;
+    Ok(())
+}
+
+type DrawResult = Result<(), DrawingAreaErrorKind<std::io::Error>>;
+
+fn draw<X>(
+    area: &DrawingArea<SVGBackend<'_>, Shift>,
+    title: &str,
+    x: X,
+    y_max: f64,
+    series: &[(String, Vec<(f64, f64)>)],
+) -> DrawResult
+where
+    X: AsRangedCoord<Value = f64>,
+    X::CoordDescType: ValueFormatter<f64>,
+{
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, ("sans-serif", 24))
+        .margin(14)
+        .x_label_area_size(64)
+        .y_label_area_size(70)
+        .build_cartesian_2d(x, 0f64..y_max)?;
+    chart
+        .configure_mesh()
+        .x_desc("particles")
+        .y_desc("ns per particle per step")
+        .x_label_formatter(&|n| axis_label(*n))
+        .y_label_formatter(&|y| format!("{y:.1}"))
+        .label_style(("sans-serif", 15))
+        .bold_line_style(RGBColor(215, 215, 215))
+        .light_line_style(RGBColor(240, 240, 240))
+        .x_max_light_lines(0)
+        .y_max_light_lines(1)
+        .axis_desc_style(("sans-serif", 17))
+        .draw()?;
+    for (i, (_, points)) in series.iter().enumerate() {
+        let (color, shape) = look(i);
+        chart.draw_series(LineSeries::new(
+            points.iter().copied(),
+            color.stroke_width(2),
+        ))?;
+        let points = points.iter().copied();
+        match shape {
+            0 => chart.draw_series(points.map(|p| Circle::new(p, 3, color.filled())))?,
+            1 => chart.draw_series(points.map(|p| TriangleMarker::new(p, 5, color.filled())))?,
+            _ => chart.draw_series(points.map(|p| Cross::new(p, 4, color.stroke_width(2))))?,
+        };
+    }
+    Ok(())
+}
+
+fn draw_legend(
+    area: &DrawingArea<SVGBackend<'_>, Shift>,
+    series: &[(String, Vec<(f64, f64)>)],
+) -> DrawResult {
+    area.draw(&Text::new(
+        "layout / lock / counters / threads",
+        (4, 30),
+        ("sans-serif", 15),
+    ))?;
+    for (i, (label, _)) in series.iter().enumerate() {
+        let y = 56 + (i as u32 * LEGEND_LINE) as i32;
+        let (color, shape) = look(i);
+        area.draw(&PathElement::new(
+            vec![(4, y), (30, y)],
+            color.stroke_width(2),
+        ))?;
+        match shape {
+            0 => area.draw(&Circle::new((17, y), 3, color.filled()))?,
+            1 => area.draw(&TriangleMarker::new((17, y), 5, color.filled()))?,
+            _ => area.draw(&Cross::new((17, y), 4, color.stroke_width(2)))?,
+        }
+        area.draw(&Text::new(label.as_str(), (38, y - 9), ("sans-serif", 16)))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+    use std::path::PathBuf;
+
+    fn row(particles: u32, layout: &str, threads: usize, ns: f64) -> Row {
+        Row {
+            scene: "default".into(),
+            particles,
+            live: particles as usize,
+            layout: layout.into(),
+            lock: "sharded".into(),
+            counters: "padded".into(),
+            threads,
+            steps: 10,
+            step_ms_median: ns * f64::from(particles) / 1e6,
+            step_ms_p99: ns * f64::from(particles) / 1e6,
+            ns_per_particle_step: ns,
+            systems_ms: BTreeMap::new(),
+            state_hash: "0".into(),
+            ratio_to_fastest: 1.0,
+        }
+    }
+
+    fn temp(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("sim-plot-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir.join(name)
+    }
+
+    #[test]
+    fn renders_one_labelled_series_per_strategy() {
+        let mut rows = Vec::new();
+        for n in [100_000, 300_000, 1_000_000] {
+            for layout in ["soa", "aos"] {
+                for threads in [1, 2] {
+                    let ns = if layout == "soa" { 3.0 } else { 5.0 } / threads as f64;
+                    rows.push(row(n, layout, threads, ns));
+                }
+            }
+        }
+        let path = temp("matrix.svg");
+        render(&rows, &path).unwrap();
+        let svg = std::fs::read_to_string(&path).unwrap();
+        assert!(svg.starts_with("<svg"), "{}", &svg[..svg.len().min(80)]);
+        for label in [
+            "soa / sharded / padded / 1t",
+            "soa / sharded / padded / 2t",
+            "aos / sharded / padded / 1t",
+            "aos / sharded / padded / 2t",
+        ] {
+            assert!(svg.contains(label), "no series {label}");
+        }
+        assert!(svg.contains("ns per particle per step"));
+        // One line per series through its three counts (axes and ticks are 2-point lines).
+        let lines = svg
+            .lines()
+            .filter(|l| l.contains("<polyline") && l.matches(',').count() == 3)
+            .count();
+        assert_eq!(lines, 4);
+        for tick in ["100k", "300k", "1M"] {
+            assert!(
+                svg.lines().any(|l| l.trim() == tick),
+                "no axis label {tick}"
+            );
+        }
+    }
+
+    #[test]
+    fn axis_labels_are_short_and_sparse() {
+        assert_eq!(count_label(10_000.0), "10k");
+        assert_eq!(count_label(1_500_000.0), "1.5M");
+        assert_eq!(count_label(500.0), "500");
+        assert_eq!(axis_label(300_000.0), "300k");
+        assert_eq!(axis_label(700_000.0), "");
+    }
+
+    #[test]
+    fn many_series_change_marker_after_ten_colours() {
+        assert_ne!(look(0), look(10));
+        assert_eq!(look(0).0, look(10).0);
+    }
+
+    #[test]
+    fn a_single_count_still_plots() {
+        let path = temp("single.svg");
+        render(&[row(5000, "soa", 2, 4.0)], &path).unwrap();
+        let svg = std::fs::read_to_string(&path).unwrap();
+        assert!(svg.contains("soa / sharded / padded / 2t"));
+    }
+
+    #[test]
+    fn bad_paths_are_named_in_the_error() {
+        let dir = temp("x.svg").parent().unwrap().to_path_buf();
+        let missing = dir.join("no-such-dir").join("plot.svg");
+        let not_svg = dir.join("plot.png");
+        let as_dir = dir.join("a-dir.svg");
+        std::fs::create_dir_all(&as_dir).unwrap();
+        for (path, needle) in [
+            (&missing, "does not exist"),
+            (&not_svg, ".svg"),
+            (&as_dir, "directory"),
+        ] {
+            let err = check_path(path).unwrap_err();
+            assert!(err.starts_with(&path.display().to_string()), "{err}");
+            assert!(err.contains(needle), "{err}");
+        }
+        assert!(check_path(&dir.join("ok.svg")).is_ok());
+        assert!(check_path(Path::new("bench.svg")).is_ok());
+    }
+}
