@@ -16,7 +16,7 @@
 //!
 //! | id | what runs |
 //! |---|---|
-//! | `engine_soa` | `Storage<Particle>` (`Layout::Soa`), `with_rows!` + `for_each_chunk(rows, PARALLEL_MIN_ROWS, ..)` calling `systems::integrate`, inside a 1- or 2-thread rayon pool's `install` (what `World::step` does) |
+//! | `engine_soa` | `Storage<Particle>` (`Layout::Soa`), `with_rows!` + `for_each_chunk(rows, PARALLEL_MIN_ROWS, ..)` calling `systems::integrate`, on a 1- or 2-thread rayon pool (what `World::step` does) |
 //! | `engine_aos` | the same with `Layout::Aos` (the teaching contrast) |
 //! | `hecs_query` | hecs 0.11 `World::query_mut::<(&mut Pos, &mut Vel)>()`; 2 threads: `into_iter_batched(PARALLEL_MIN_ROWS)` + rayon `par_bridge` |
 //! | `hecs_columns` | hecs archetype columns (`Archetype::get::<&mut Pos>()` derefs to `&mut [Pos]`); 2 threads: rayon `par_chunks_mut` |
@@ -27,12 +27,18 @@
 //! | `hand_soa` | two `Vec<Vec2>` and a zipped loop; 2 threads: rayon `par_chunks_mut(PARALLEL_MIN_ROWS)` |
 //! | `stream` | the memory bound: the same two `Vec<Vec2>`, `p += v·k; v *= s` (read and write the same 32 bytes per particle, minimal arithmetic); 2 threads as `hand_soa` |
 //!
-//! Threads. The rayon contenders run inside a dedicated 1- or 2-thread pool. bevy's
+//! Threads. Each sample's timing loop runs inside a dedicated 1- or 2-thread rayon pool
+//! (`install` once per sample, as `World::run_steps` enters its pool once for many steps), so
+//! the rayon contenders fork and join on that pool, and the 1-thread rows run serially on its
+//! worker. (Entering a pool from outside costs a worker wake-up, tens of µs here: paid per
+//! step it would swamp a 10k step.) bevy's
 //! `ComputeTaskPool` is global and can be set up once per process, so it is built with 2
 //! threads: the 1-thread bevy rows run `iter_mut` / `contiguous_iter_mut` (no task pool
 //! involved), the 2-thread rows `par_iter_mut` / `contiguous_par_iter_mut` (bevy's default
 //! batching: one batch per pool thread). Both run in a `Schedule` with the single-threaded
 //! executor: there is one system, so the multi-threaded executor would only add a task hop.
+//! The bevy timing loop runs on the 1-thread rayon pool's worker, which is only a thread to
+//! run the schedule on.
 //!
 //! Run with `cargo bench -p benches --bench ecs_integrate`; results in
 //! `benches/ECS_INTEGRATE.md`.
@@ -53,7 +59,7 @@ use rand::Rng;
 use rayon::prelude::*;
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Particle counts benched.
 const SIZES: [usize; 4] = [10_000, 100_000, 1_000_000, 4_000_000];
@@ -545,7 +551,7 @@ fn contender<'p>(
     velocities: &[Vec2],
     threads: usize,
     pool: &'p rayon::ThreadPool,
-) -> Box<dyn Contender + 'p> {
+) -> Box<dyn Contender + Send + 'p> {
     let hecs = |columns| {
         Box::new(Hecs {
             world: hecs_world(positions, velocities),
@@ -644,8 +650,25 @@ fn bench(c: &mut Criterion) {
             for name in CONTENDERS {
                 // Built one at a time, so at most one copy of the particles is alive.
                 let mut c = contender(name, &positions, &velocities, threads, pool);
+                // The timing loop runs on a pool worker, as `World::run_steps` does: entering
+                // a pool from outside wakes a sleeping worker, which costs more than a whole
+                // 10k-particle step here, so it is paid once per sample, not per step. bevy
+                // brings its own task pool and only needs a thread to run its schedule on.
+                let home = if name.starts_with("bevy") {
+                    &pools[0]
+                } else {
+                    pool
+                };
                 group.bench_function(BenchmarkId::new(format!("{name}/{threads}t"), n), |b| {
-                    b.iter(|| c.step())
+                    b.iter_custom(|steps| {
+                        home.install(|| {
+                            let start = Instant::now();
+                            for _ in 0..steps {
+                                c.step();
+                            }
+                            start.elapsed()
+                        })
+                    })
                 });
             }
         }
