@@ -37,86 +37,29 @@ OUT="${SMOKE_OUT:-$ROOT/target/hostile}"
 PARTICLES="${HOSTILE_PARTICLES:-20000}"
 HUGE="${HOSTILE_HUGE:-4000x3000 8192x8192}"
 MASH=50
-TITLE='sim - particle engine'
 BIN="$ROOT/target/release/sim"
-PACKAGES=(xvfb xauth xdotool imagemagick x11-utils libvulkan1 mesa-vulkan-drivers
-          libxkbcommon-x11-0 libx11-xcb1 libxcursor1 libxi6)
+MIN_LIT=1000  # a tenth of the smoke test's particles: fewer lit pixels than its 5000
 
-XVFB_PID=""
-SIM_PID=""
-RUNTIME_DIR=""
+# shellcheck source=SCRIPTDIR/x11-lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/x11-lib.sh"
+X11_TAG=hostile
+X11_POLL=0.1
+X11_TIMEOUT_NOTE=" (hung?)"
+
 LOG=""
 ERR=""
-WID=""
 
-say() { echo "hostile: $*"; }
-
-fail() {
-    echo "hostile: FAILED: $*" >&2
+# What fail shows: the end of this run's stdout and stderr logs, those with anything in them.
+show_logs() {
     local f
     for f in "$LOG" "$ERR"; do
         if [[ -s "$f" ]]; then
-            echo "--- last lines of $f ---" >&2
-            tail -n 20 "$f" >&2
+            tail_log 20 "$f"
         fi
     done
-    exit 1
-}
-
-cleanup() {
-    if [[ -n "$SIM_PID" ]] && kill -0 "$SIM_PID" 2>/dev/null; then
-        kill "$SIM_PID" 2>/dev/null || true
-        wait "$SIM_PID" 2>/dev/null || true
-    fi
-    if [[ -n "$XVFB_PID" ]]; then
-        kill "$XVFB_PID" 2>/dev/null || true
-        wait "$XVFB_PID" 2>/dev/null || true
-    fi
-    if [[ -n "$RUNTIME_DIR" ]]; then
-        rm -rf "$RUNTIME_DIR"
-    fi
 }
 trap cleanup EXIT
 
-install_packages() {
-    local missing=()
-    for p in "${PACKAGES[@]}"; do
-        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
-            || missing+=("$p")
-    done
-    command -v python3 >/dev/null || missing+=(python3-minimal)
-    if ((${#missing[@]} == 0)); then
-        return
-    fi
-    say "installing ${missing[*]}"
-    local sudo=()
-    if [[ $(id -u) -ne 0 ]]; then
-        command -v sudo >/dev/null || fail "missing packages (${missing[*]}) and not root"
-        sudo=(sudo)
-    fi
-    "${sudo[@]}" apt-get update -q
-    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q --no-install-recommends \
-        "${missing[@]}"
-}
-
-# Runs "$@" until it succeeds or $1 seconds pass; fails if sim exits meanwhile.
-wait_for() {
-    local seconds=$1 what=$2
-    shift 2
-    local deadline=$((SECONDS + seconds))
-    until "$@"; do
-        if ((SECONDS >= deadline)); then
-            fail "timed out after ${seconds}s waiting for $what (hung?)"
-        fi
-        if [[ -n "$SIM_PID" ]] && ! kill -0 "$SIM_PID" 2>/dev/null; then
-            fail "sim exited while waiting for $what"
-        fi
-        sleep 0.1
-    done
-}
-
-log_has() { grep -q -- "$1" "$LOG"; }
-log_count() { grep -c -- "$1" "$LOG" || true; }
 count_at_least() { (($(log_count "$1") >= $2)); }
 last_line() { grep -- "$1" "$LOG" | tail -n1 || true; }
 
@@ -131,23 +74,6 @@ expect_count() {
     ((got == want)) || fail "$what: expected $want '$pattern' lines, got $got"
 }
 
-start_xvfb() {
-    RUNTIME_DIR="$(mktemp -d)"
-    chmod 700 "$RUNTIME_DIR"
-    export XDG_RUNTIME_DIR="$RUNTIME_DIR"
-    unset WAYLAND_DISPLAY
-    # -displayfd: the server picks a free display and writes its number to the file. The
-    # screen is large so the huge sizes are real, on-screen sizes.
-    local number_file="$RUNTIME_DIR/display"
-    Xvfb -displayfd 3 -screen 0 4096x3072x24 -nolisten tcp 3>"$number_file" \
-        >"$OUT/xvfb.log" 2>&1 &
-    XVFB_PID=$!
-    wait_for 20 "Xvfb to choose a display" test -s "$number_file"
-    export DISPLAY=":$(head -n1 "$number_file")"
-    wait_for 20 "Xvfb to answer on $DISPLAY" xdpyinfo >/dev/null 2>&1
-    say "Xvfb pid $XVFB_PID on $DISPLAY ($(xdpyinfo | awk '/dimensions:/ {print $2}'))"
-}
-
 # Starts sim paused; $1 names the log files.
 start_sim() {
     LOG="$OUT/$1.log"
@@ -160,8 +86,7 @@ start_sim() {
     SIM_PID=$!
     wait_for 60 "the first frame" log_has "^frame 1 drawn"
     log_has "^window opened: .*, paused\$" || fail "the window did not start paused"
-    WID=$(timeout 20 xdotool search --sync --name "^${TITLE}\$" | head -n1)
-    [[ -n "$WID" ]] || fail "no window titled '$TITLE'"
+    find_window
     # The pointer over the window: keys then reach the drawing area inside it first.
     xdotool mousemove 640 360
 }
@@ -171,39 +96,6 @@ keys() {
     shift
     xdotool windowfocus --sync "$WID"
     xdotool key --delay "$delay" "$@"
-}
-
-# Screenshot of the window (with everything drawn inside it).
-shoot() {
-    import -window "$WID" "$OUT/$1.png"
-}
-
-# Particles lit outside the HUD, HUD text inside it, at 1280x720 (as the smoke test).
-check_frame() {
-    convert "$OUT/$1.png" -depth 8 "rgb:$OUT/$1.rgb"
-    python3 - "$OUT/$1.rgb" <<'EOF'
-import sys
-W, H = 1280, 720
-data = open(sys.argv[1], "rb").read()
-if len(data) != W * H * 3:
-    sys.exit(f"{sys.argv[1]}: expected {W}x{H} RGB, got {len(data)} bytes")
-BACKGROUND = (6, 7, 14)
-TEXT = (225, 228, 235)
-
-def pixels(x0, y0, x1, y1):
-    for y in range(y0, y1):
-        row = data[(y * W + x0) * 3:(y * W + x1) * 3]
-        for i in range(0, len(row), 3):
-            yield tuple(row[i:i + 3])
-
-lit = sum(p != BACKGROUND for p in pixels(640, 0, W, H))
-text = sum(p == TEXT for p in pixels(8, 8, 600, 340))
-print(f"lit particle pixels right of the HUD: {lit}; HUD text pixels: {text}")
-if lit < 1000:
-    sys.exit("too few lit pixels: particles are not drawn")
-if text < 1000:
-    sys.exit("too few HUD text pixels: the HUD is not drawn")
-EOF
 }
 
 # A huge screenshot: the picture fills the window (particles far right and low, where a
@@ -272,18 +164,7 @@ EOF
 # Waits for sim to exit after $1 and checks status 0 and the quit line $2.
 expect_exit() {
     local how=$1 quit_line=$2
-    local deadline=$((SECONDS + 20))
-    while kill -0 "$SIM_PID" 2>/dev/null; do
-        ((SECONDS < deadline)) || fail "sim did not quit within 20 s of $how"
-        sleep 0.1
-    done
-    local status=0
-    wait "$SIM_PID" || status=$?
-    SIM_PID=""
-    ((status == 0)) || fail "sim exited with status $status after $how"
-    if grep -qi "panicked" "$LOG" "$ERR"; then
-        fail "sim panicked"
-    fi
+    wait_sim_exit "$how" "$LOG" "$ERR"
     log_has "$quit_line" || fail "no '$quit_line' line after $how"
     say "$how: $(last_line "$quit_line"), exit status 0, no panic"
 }
@@ -334,8 +215,8 @@ compare_headless() {
 # Run 1: the storm, then Esc while paused.
 storm() {
     start_sim storm
-    shoot storm-start
-    check_frame storm-start || fail "first screenshot ($OUT/storm-start.png)"
+    shoot storm-start "$WID"
+    check_frame storm-start "$MIN_LIT" || fail "first screenshot ($OUT/storm-start.png)"
 
     # 1. Mash every toggle, interleaved.
     local mash=()
@@ -398,7 +279,7 @@ storm() {
         # Screenshots of the largest sizes would take ImageMagick gigabytes: skipped.
         if ((w * h <= 4096 * 3072)); then
             sleep 1
-            shoot "storm-${w}x${h}"
+            shoot "storm-${w}x${h}" "$WID"
             check_huge "$w" "$h" "storm-${w}x${h}"
         fi
     done
@@ -447,8 +328,8 @@ storm() {
     keys 1 n
     expect_count "^step: " $((n += 1)) "the last N"
     sleep 1
-    shoot storm-end
-    check_frame storm-end || fail "screenshot after the storm ($OUT/storm-end.png)"
+    shoot storm-end "$WID"
+    check_frame storm-end "$MIN_LIT" || fail "screenshot after the storm ($OUT/storm-end.png)"
     [[ "$(final_switch pause)" == on ]] || fail "not paused before quitting"
     keys 1 k Escape
     ((lock += 1))
@@ -486,9 +367,10 @@ main() {
     OUT="$(cd "$OUT" && pwd)"
     rm -f "$OUT"/storm* "$OUT"/close*
     install_packages
-    say "building"
-    (cd "$ROOT" && cargo build --release -p sim)
-    start_xvfb
+    build_sim
+    # The screen is large so the huge sizes are real, on-screen sizes.
+    start_xvfb 4096x3072x24
+    say "Xvfb pid $XVFB_PID on $DISPLAY ($(xdpyinfo | awk '/dimensions:/ {print $2}'))"
     storm
     close_request
     say "OK: screenshots $OUT/storm-*.png, logs $OUT/storm.log $OUT/close.log"
