@@ -399,11 +399,10 @@ impl FrameArenas {
         if age > 1 || slice.owner != self.id {
             return None;
         }
-        // SAFETY: the slice was written by this instance (`owner` matches) in the arena of
-        // frame `slice.frame`. That arena is
-        // reset only by the swap that makes frame `slice.frame + 2` current; `age <= 1` so
-        // that has not happened, and `stash` initialised all `len` elements. Only shared
-        // access is given out, and `swap` (the only mutation) needs `&mut self`.
+        // This instance (`owner` matches) wrote the slice in the arena of frame `slice.frame`,
+        // which only the swap making frame `slice.frame + 2` current resets; `age <= 1`.
+        // SAFETY: so the memory is live, and `stash` initialised all `len` elements; only
+        // shared access is given out, and `swap` (the only mutation) needs `&mut self`.
         Some(unsafe { std::slice::from_raw_parts(slice.ptr.as_ptr(), slice.len) })
     }
 
