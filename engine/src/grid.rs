@@ -1,8 +1,9 @@
 //! A uniform spatial grid for neighbour queries, rebuilt every step in the frame arena.
 //!
 //! Positions are binned by a counting sort: count per cell, prefix-sum, scatter. The
-//! result is three flat arrays (cell starts, sorted positions, sorted row indices), all in
-//! the frame arena, so a rebuild allocates nothing once the arena has grown to size.
+//! result is four flat arrays (cell starts, sorted x and y coordinates, sorted row indices),
+//! all in the frame arena, so a rebuild allocates nothing once the arena has grown to size.
+//! Coordinates are kept as two arrays so a query can test four candidates per vector.
 //!
 //! # Invariants
 //! - `starts` has `cells + 1` entries, non-decreasing, from 0 to `len`; the rows of cell
@@ -12,7 +13,10 @@
 //! - Positions outside the world are binned into the nearest edge cell.
 
 use crate::arena::Arena;
+use crate::parallel::PARALLEL_MIN_ROWS;
 use glam::Vec2;
+use rayon::prelude::*;
+use std::ops::Range;
 
 /// The shape of a grid: world size and cell size.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -64,7 +68,8 @@ impl GridGeometry {
 pub struct Grid<'a> {
     geometry: GridGeometry,
     starts: &'a [u32],
-    sorted_positions: &'a [Vec2],
+    sorted_x: &'a [f32],
+    sorted_y: &'a [f32],
     sorted_rows: &'a mut [u32],
 }
 
@@ -84,28 +89,85 @@ impl<'a> Grid<'a> {
     pub fn build(arena: &'a Arena, geometry: GridGeometry, positions: &[Vec2]) -> Grid<'a> {
         let n = positions.len();
         let cells = geometry.cells();
-        let cell_ids = arena.alloc_slice_fill_with(n, |i| geometry.cell_of(positions[i]));
-        let starts = arena.alloc_slice_fill_with(cells + 1, |_| 0u32);
-        for &c in cell_ids.iter() {
-            starts[c as usize + 1] += 1;
+        // Big grids are built by the workers of the current rayon pool, each owning a range
+        // of cells: every worker reads all ids but writes only its cells' counts and slots,
+        // so the writes are disjoint slices and the result is the same as one worker's.
+        let parts = if n > PARALLEL_MIN_ROWS {
+            rayon::current_num_threads().clamp(1, MAX_PARTS)
+        } else {
+            1
+        };
+        let cell_ids = arena.alloc_slice_fill_with(n, |_| 0u32);
+        let cell_of = |(ids, at): (&mut [u32], &[Vec2])| {
+            for (id, p) in ids.iter_mut().zip(at) {
+                *id = geometry.cell_of(*p);
+            }
+        };
+        if parts > 1 {
+            let chunks = cell_ids.par_chunks_mut(PARALLEL_MIN_ROWS);
+            chunks
+                .zip(positions.par_chunks(PARALLEL_MIN_ROWS))
+                .for_each(cell_of);
+        } else {
+            cell_of((cell_ids, positions));
         }
+        let cell_ids = &*cell_ids;
+        // Part k owns cells `bounds[k]..bounds[k + 1]`. The storage is kept in cell order, so
+        // cutting at the ids of evenly spaced rows gives parts of about equal work.
+        let bounds = arena.alloc_slice_fill_with(parts + 1, |k| match k {
+            0 => 0,
+            k if k == parts => cells as u32,
+            k => cell_ids[n * k / parts],
+        });
+        for k in 1..=parts {
+            bounds[k] = bounds[k].max(bounds[k - 1]);
+        }
+        let bounds = &*bounds;
+
+        let starts = arena.alloc_slice_fill_with(cells + 1, |_| 0u32);
+        join_parts(
+            (0, &mut starts[1..]),
+            0..parts,
+            &|(first, counts): (u32, &mut [u32]), k| {
+                let (a, b) = counts.split_at_mut((bounds[k] - first) as usize);
+                ((first, a), (bounds[k], b))
+            },
+            &|(first, counts)| {
+                for &c in cell_ids {
+                    if let Some(count) = counts.get_mut(c.wrapping_sub(first) as usize) {
+                        *count += 1;
+                    }
+                }
+            },
+        );
         for c in 0..cells {
             starts[c + 1] += starts[c];
         }
-        // Scatter, using a copy of the starts as per-cell write cursors.
-        let cursor = arena.alloc_slice_copy(&starts[..cells]);
-        let sorted_positions = arena.alloc_slice_fill_with(n, |_| Vec2::ZERO);
+        let starts = &*starts;
+
+        let sorted_x = arena.alloc_slice_fill_with(n, |_| 0.0);
+        let sorted_y = arena.alloc_slice_fill_with(n, |_| 0.0);
         let sorted_rows = arena.alloc_slice_fill_with(n, |_| 0u32);
-        for (row, &c) in cell_ids.iter().enumerate() {
-            let at = &mut cursor[c as usize];
-            sorted_positions[*at as usize] = positions[row];
-            sorted_rows[*at as usize] = row as u32;
-            *at += 1;
-        }
+        let whole = Part {
+            first_cell: 0,
+            // Per-cell write cursors: the next slot of each cell.
+            cursors: arena.alloc_slice_copy(&starts[..cells]),
+            first_slot: 0,
+            x: &mut *sorted_x,
+            y: &mut *sorted_y,
+            rows: &mut *sorted_rows,
+        };
+        join_parts(
+            whole,
+            0..parts,
+            &|part: Part, k| part.split(bounds[k], starts[bounds[k] as usize]),
+            &|part| part.scatter(cell_ids, positions),
+        );
         Grid {
             geometry,
             starts,
-            sorted_positions,
+            sorted_x,
+            sorted_y,
             sorted_rows,
         }
     }
@@ -132,16 +194,18 @@ impl<'a> Grid<'a> {
     /// of the rows within one cell size of `p`. Returns the number of cells visited.
     #[inline]
     pub fn for_each_near(&self, p: Vec2, mut f: impl FnMut(u32, Vec2)) -> u32 {
-        self.for_each_run_near(p, |rows, positions| {
-            rows.iter().zip(positions).for_each(|(row, p)| f(*row, *p));
+        self.for_each_run_near(p, |rows, xs, ys| {
+            for ((row, x), y) in rows.iter().zip(xs).zip(ys) {
+                f(*row, Vec2::new(*x, *y));
+            }
         })
     }
 
     /// Like [`Grid::for_each_near`], but hands over each run of candidates that sit side by
-    /// side in memory (the cells of one grid row) as two slices, rows and positions. Lets a
-    /// caller process candidates several at a time.
+    /// side in memory (the cells of one grid row) as three slices of equal length: rows, x
+    /// and y coordinates. Lets a caller test candidates several at a time.
     #[inline]
-    pub fn for_each_run_near(&self, p: Vec2, mut f: impl FnMut(&[u32], &[Vec2])) -> u32 {
+    pub fn for_each_run_near(&self, p: Vec2, mut f: impl FnMut(&[u32], &[f32], &[f32])) -> u32 {
         let g = &self.geometry;
         let (cx, cy) = g.coords(p);
         let (x0, x1) = (cx.saturating_sub(1), (cx + 1).min(g.cols - 1));
@@ -153,11 +217,92 @@ impl<'a> Grid<'a> {
             let (start, end) = (self.starts[first] as usize, self.starts[last + 1] as usize);
             f(
                 &self.sorted_rows[start..end],
-                &self.sorted_positions[start..end],
+                &self.sorted_x[start..end],
+                &self.sorted_y[start..end],
             );
         }
         (x1 - x0 + 1) * (y1 - y0 + 1)
     }
+}
+
+/// The most parts a grid build is split into.
+const MAX_PARTS: usize = 64;
+
+/// One worker's share of the scatter: the cells `first_cell..first_cell + cursors.len()`
+/// and the sorted slots they fill, which start at `first_slot`.
+struct Part<'s> {
+    first_cell: u32,
+    cursors: &'s mut [u32],
+    first_slot: u32,
+    x: &'s mut [f32],
+    y: &'s mut [f32],
+    rows: &'s mut [u32],
+}
+
+impl Part<'_> {
+    /// Cuts at `cell`, whose first sorted slot is `slot`.
+    fn split(self, cell: u32, slot: u32) -> (Self, Self) {
+        let (cursors_a, cursors_b) = self.cursors.split_at_mut((cell - self.first_cell) as usize);
+        let at = (slot - self.first_slot) as usize;
+        let (x_a, x_b) = self.x.split_at_mut(at);
+        let (y_a, y_b) = self.y.split_at_mut(at);
+        let (rows_a, rows_b) = self.rows.split_at_mut(at);
+        let a = Part {
+            first_cell: self.first_cell,
+            cursors: cursors_a,
+            first_slot: self.first_slot,
+            x: x_a,
+            y: y_a,
+            rows: rows_a,
+        };
+        let b = Part {
+            first_cell: cell,
+            cursors: cursors_b,
+            first_slot: slot,
+            x: x_b,
+            y: y_b,
+            rows: rows_b,
+        };
+        (a, b)
+    }
+
+    /// Writes every row whose cell is in this part to its cell's next slot, in row order
+    /// (so the sort is stable).
+    fn scatter(self, cell_ids: &[u32], positions: &[Vec2]) {
+        for (row, (&c, p)) in cell_ids.iter().zip(positions).enumerate() {
+            let Some(cursor) = self
+                .cursors
+                .get_mut(c.wrapping_sub(self.first_cell) as usize)
+            else {
+                continue;
+            };
+            let at = (*cursor - self.first_slot) as usize;
+            *cursor += 1;
+            self.x[at] = p.x;
+            self.y[at] = p.y;
+            self.rows[at] = row as u32;
+        }
+    }
+}
+
+/// Runs `work` on each of `parts` pieces of `state`, in parallel with `rayon::join` (no
+/// allocation); `split(state, k)` cuts `state` where part `k` begins.
+fn join_parts<S: Send>(
+    state: S,
+    parts: Range<usize>,
+    split: &(impl Fn(S, usize) -> (S, S) + Sync),
+    work: &(impl Fn(S) + Sync),
+) {
+    if parts.len() <= 1 {
+        work(state);
+        return;
+    }
+    let mid = parts.start + parts.len() / 2;
+    let (a, b) = split(state, mid);
+    rayon::join(
+        || join_parts(a, parts.start..mid, split, work),
+        || join_parts(b, mid..parts.end, split, work),
+    );
 }
 
 #[cfg(test)]
@@ -199,6 +344,44 @@ mod tests {
                 assert_eq!(from_grid, brute, "point {i} in round {round}");
             }
         }
+    }
+
+    #[test]
+    fn a_grid_built_in_parts_equals_the_serial_one() {
+        // Above the parallel threshold, on pools of 1, 2 and 3 workers; positions half in
+        // cell order (as the world keeps them) and half scattered, some out of the world.
+        let n = if cfg!(miri) {
+            0
+        } else {
+            PARALLEL_MIN_ROWS * 3 + 17
+        };
+        let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(9);
+        let mut pts: Vec<Vec2> = (0..n)
+            .map(|_| Vec2::new(rng.random_range(-1.0..101.0), rng.random_range(-1.0..61.0)))
+            .collect();
+        pts[..n / 2].sort_by(|a, b| (a.y as u32, a.x as u32).cmp(&(b.y as u32, b.x as u32)));
+        let geometry = GridGeometry::new(100.0, 60.0, 1.0);
+        let build = |threads| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                let arena = Arena::new();
+                let grid = Grid::build(&arena, geometry, &pts);
+                let rows = grid.sorted_rows.to_vec();
+                (
+                    grid.starts.to_vec(),
+                    grid.sorted_x.to_vec(),
+                    grid.sorted_y.to_vec(),
+                    rows,
+                )
+            })
+        };
+        let serial = build(1);
+        assert_eq!(serial.0.last().copied(), Some(n as u32));
+        assert_eq!(build(2), serial);
+        assert_eq!(build(3), serial);
     }
 
     #[test]

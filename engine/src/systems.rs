@@ -69,22 +69,14 @@ pub fn forces<'a>(
             accel += d * (pull.strength / (d.length_squared() + pull.softening2));
         }
         if let Some(grid) = grid {
-            let mut push = [Vec2::ZERO; 4];
+            // x and y of the push, summed in four lanes.
+            let (mut px, mut py) = (Vec4::ZERO, Vec4::ZERO);
             let mut checks = 0u64;
-            let cells = grid.for_each_run_near(here, |_, candidates| {
-                checks += candidates.len() as u64;
-                // Four running sums, so the adds do not wait on each other.
-                let mut quads = candidates.chunks_exact(4);
-                for quad in &mut quads {
-                    for (sum, there) in push.iter_mut().zip(quad) {
-                        *sum += repulsion(here - *there, inv_r2);
-                    }
-                }
-                for (sum, there) in push.iter_mut().zip(quads.remainder()) {
-                    *sum += repulsion(here - *there, inv_r2);
-                }
+            let cells = grid.for_each_run_near(here, |_, xs, ys| {
+                checks += xs.len() as u64;
+                (px, py) = push_from_run(here, xs, ys, inv_r2, (px, py));
             });
-            let push = (push[0] + push[1]) + (push[2] + push[3]);
+            let push = Vec2::new(px.element_sum(), py.element_sum());
             accel += push * (field.repulsion_strength * inv_r);
             // Counted per particle on purpose: this is where counter padding shows.
             counters.add(Counter::CellsVisited, u64::from(cells));
@@ -94,11 +86,65 @@ pub fn forces<'a>(
     });
 }
 
-/// The push from a neighbour at offset `d`: a polynomial in |d|², with no square root,
-/// division or branch; zero at contact (the particle itself, `d = 0`) and beyond the radius.
-#[inline]
-fn repulsion(d: Vec2, inv_r2: f32) -> Vec2 {
-    d * (1.0 - d.length_squared() * inv_r2).max(0.0)
+/// Adds the pushes on a particle at `here` from the candidates at `(xs[i], ys[i])` to the
+/// per-lane sums `(px, py)`, four candidates per vector.
+#[inline(always)]
+fn push_from_run(
+    here: Vec2,
+    xs: &[f32],
+    ys: &[f32],
+    inv_r2: f32,
+    sums: (Vec4, Vec4),
+) -> (Vec4, Vec4) {
+    let (hx, hy) = (Vec4::splat(here.x), Vec4::splat(here.y));
+    let push = |(px, py): (Vec4, Vec4), x: Vec4, y: Vec4, counted: BVec4A| {
+        let (dx, dy) = (hx - x, hy - y);
+        let w = Vec4::select(counted, repulsion(dx * dx + dy * dy, inv_r2), Vec4::ZERO);
+        (px + dx * w, py + dy * w)
+    };
+    let mut sums = sums;
+    let (x4, _) = xs.as_chunks::<4>();
+    let (y4, _) = ys.as_chunks::<4>();
+    for (x, y) in x4.iter().zip(y4) {
+        sums = push(
+            sums,
+            Vec4::from_array(*x),
+            Vec4::from_array(*y),
+            BVec4A::splat(true),
+        );
+    }
+    let (n, tail) = (xs.len(), xs.len() % 4);
+    if tail == 0 {
+        return sums;
+    }
+    if n >= 4 {
+        // The last four candidates again, with the ones already added masked out: one load
+        // instead of a copy into a padded buffer.
+        let fresh = Vec4::new(0.0, 1.0, 2.0, 3.0).cmpge(Vec4::splat((4 - tail) as f32));
+        return push(
+            sums,
+            Vec4::from_slice(&xs[n - 4..]),
+            Vec4::from_slice(&ys[n - 4..]),
+            fresh,
+        );
+    }
+    // Fewer than four in all: pad with the particle itself, which pushes with zero.
+    let pad = |v: &[f32], h: f32| match *v {
+        [a] => Vec4::new(a, h, h, h),
+        [a, b] => Vec4::new(a, b, h, h),
+        [a, b, c] => Vec4::new(a, b, c, h),
+        _ => unreachable!("1 to 3 candidates"),
+    };
+    push(sums, pad(xs, here.x), pad(ys, here.y), BVec4A::splat(true))
+}
+
+/// The weight of the push from a neighbour at squared distance `d2` (the push is offset
+/// times weight): a polynomial in |d|², with no square root, division or branch; the
+/// offset makes it zero at contact (the particle itself) and the weight is zero beyond the
+/// radius.
+#[inline(always)]
+fn repulsion(d2: Vec4, inv_r2: f32) -> Vec4 {
+    (Vec4::ONE - d2 * inv_r2).max(Vec4::ZERO)
 }
 
 /// Parameters of the integrate system.
