@@ -359,7 +359,7 @@ mod tests {
         let mut pts: Vec<Vec2> = (0..n)
             .map(|_| Vec2::new(rng.random_range(-1.0..101.0), rng.random_range(-1.0..61.0)))
             .collect();
-        pts[..n / 2].sort_by(|a, b| (a.y as u32, a.x as u32).cmp(&(b.y as u32, b.x as u32)));
+        pts[..n / 2].sort_by_key(|p| (p.y as u32, p.x as u32));
         let geometry = GridGeometry::new(100.0, 60.0, 1.0);
         let build = |threads| {
             let pool = rayon::ThreadPoolBuilder::new()
