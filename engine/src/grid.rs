@@ -87,12 +87,25 @@ impl<'a> Grid<'a> {
     /// assert_eq!(near, [0, 2]);
     /// ```
     pub fn build(arena: &'a Arena, geometry: GridGeometry, positions: &[Vec2]) -> Grid<'a> {
+        Grid::build_in_parts(arena, geometry, positions, PARALLEL_MIN_ROWS)
+    }
+
+    /// [`Grid::build`], split across the current rayon pool's workers when there are more
+    /// than `min_rows` positions (the world passes its chunk size, so tests can make small
+    /// worlds take the parallel path). The result does not depend on the split.
+    pub fn build_in_parts(
+        arena: &'a Arena,
+        geometry: GridGeometry,
+        positions: &[Vec2],
+        min_rows: usize,
+    ) -> Grid<'a> {
         let n = positions.len();
+        let min_rows = min_rows.max(1);
         let cells = geometry.cells();
         // Big grids are built by the workers of the current rayon pool, each owning a range
         // of cells: every worker reads all ids but writes only its cells' counts and slots,
         // so the writes are disjoint slices and the result is the same as one worker's.
-        let parts = if n > PARALLEL_MIN_ROWS {
+        let parts = if n > min_rows {
             rayon::current_num_threads().clamp(1, MAX_PARTS)
         } else {
             1
@@ -104,10 +117,8 @@ impl<'a> Grid<'a> {
             }
         };
         if parts > 1 {
-            let chunks = cell_ids.par_chunks_mut(PARALLEL_MIN_ROWS);
-            chunks
-                .zip(positions.par_chunks(PARALLEL_MIN_ROWS))
-                .for_each(cell_of);
+            let chunks = cell_ids.par_chunks_mut(min_rows);
+            chunks.zip(positions.par_chunks(min_rows)).for_each(cell_of);
         } else {
             cell_of((cell_ids, positions));
         }

@@ -308,7 +308,7 @@ impl World {
                         frame.alloc_slice_fill_with(rows.0.len(), |i| rows.0[i].position)
                     }
                 };
-                let mut grid = Grid::build(frame, geometry, positions);
+                let mut grid = Grid::build_in_parts(frame, geometry, positions, self.chunk_rows);
                 if self.steps.is_multiple_of(REORDER_EVERY) {
                     self.storage.permute(grid.cell_order());
                     grid.rows_now_in_cell_order();
