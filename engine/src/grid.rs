@@ -7,7 +7,8 @@
 //!
 //! # Invariants
 //! - `starts` has `cells + 1` entries, non-decreasing, from 0 to `len`; the rows of cell
-//!   `c` are `sorted[starts[c]..starts[c + 1]]`.
+//!   `c` are `sorted_rows[starts[c]..starts[c + 1]]`, at the same indices of `sorted_x` and
+//!   `sorted_y`.
 //! - The sort is stable: within a cell, rows keep their storage order, so queries visit
 //!   neighbours in an order that depends only on the data (determinism).
 //! - Positions outside the world are binned into the nearest edge cell.
@@ -111,8 +112,8 @@ impl<'a> Grid<'a> {
             1
         };
         let cell_ids = arena.alloc_slice_fill_with(n, |_| 0u32);
-        let cell_of = |(ids, at): (&mut [u32], &[Vec2])| {
-            for (id, p) in ids.iter_mut().zip(at) {
+        let cell_of = |(ids, ps): (&mut [u32], &[Vec2])| {
+            for (id, p) in ids.iter_mut().zip(ps) {
                 *id = geometry.cell_of(*p);
             }
         };
@@ -124,7 +125,8 @@ impl<'a> Grid<'a> {
         }
         let cell_ids = &*cell_ids;
         // Part k owns cells `bounds[k]..bounds[k + 1]`. The storage is kept in cell order, so
-        // cutting at the ids of evenly spaced rows gives parts of about equal work.
+        // cutting at the ids of evenly spaced rows gives parts about equal writes (every part
+        // still reads all ids: the reads grow with the parts, hence the cap).
         let bounds = arena.alloc_slice_fill_with(parts + 1, |k| match k {
             0 => 0,
             k if k == parts => cells as u32,
@@ -236,8 +238,9 @@ impl<'a> Grid<'a> {
     }
 }
 
-/// The most parts a grid build is split into.
-const MAX_PARTS: usize = 64;
+/// The most parts a grid build is split into: each part reads every cell id, so past a
+/// few parts the extra reads eat the gain.
+const MAX_PARTS: usize = 8;
 
 /// One worker's share of the scatter: the cells `first_cell..first_cell + cursors.len()`
 /// and the sorted slots they fill, which start at `first_slot`.
@@ -296,8 +299,9 @@ impl Part<'_> {
     }
 }
 
-/// Runs `work` on each of `parts` pieces of `state`, in parallel with `rayon::join` (no
-/// allocation); `split(state, k)` cuts `state` where part `k` begins.
+/// Runs `work` on each of `parts` pieces of `state`, in parallel with `rayon::join`;
+/// `split(state, k)` cuts `state` where part `k` begins. Called on a pool worker (as the
+/// world does), this allocates nothing: `join` keeps its jobs on the worker's stack.
 fn join_parts<S: Send>(
     state: S,
     parts: Range<usize>,
@@ -372,14 +376,14 @@ mod tests {
             .collect();
         pts[..n / 2].sort_by_key(|p| (p.y as u32, p.x as u32));
         let geometry = GridGeometry::new(100.0, 60.0, 1.0);
-        let build = |threads| {
+        let build = |pts: &[Vec2], threads| {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)
                 .build()
                 .unwrap();
             pool.install(|| {
                 let arena = Arena::new();
-                let grid = Grid::build(&arena, geometry, &pts);
+                let grid = Grid::build(&arena, geometry, pts);
                 let rows = grid.sorted_rows.to_vec();
                 (
                     grid.starts.to_vec(),
@@ -389,10 +393,16 @@ mod tests {
                 )
             })
         };
-        let serial = build(1);
+        let serial = build(&pts, 1);
         assert_eq!(serial.0.last().copied(), Some(n as u32));
-        assert_eq!(build(2), serial);
-        assert_eq!(build(3), serial);
+        for threads in [2, 3, 4] {
+            assert_eq!(build(&pts, threads), serial, "{threads} workers");
+        }
+        // Everything in one cell: all parts but one are empty.
+        pts.iter_mut().for_each(|p| *p = Vec2::new(50.5, 30.5));
+        let serial = build(&pts, 1);
+        assert_eq!(serial.3[..5], [0, 1, 2, 3, 4], "stable within the cell");
+        assert_eq!(build(&pts, 4), serial);
     }
 
     #[test]

@@ -76,7 +76,9 @@ pub fn forces<'a>(
                 checks += xs.len() as u64;
                 (px, py) = push_from_run(here, xs, ys, inv_r2, (px, py));
             });
-            let push = Vec2::new(px.element_sum(), py.element_sum());
+            // Summed in a fixed order (glam's `element_sum` order depends on its backend).
+            let sum = |v: Vec4| (v.x + v.y) + (v.z + v.w);
+            let push = Vec2::new(sum(px), sum(py));
             accel += push * (field.repulsion_strength * inv_r);
             // Counted per particle on purpose: this is where counter padding shows.
             counters.add(Counter::CellsVisited, u64::from(cells));
@@ -97,7 +99,7 @@ fn push_from_run(
     sums: (Vec4, Vec4),
 ) -> (Vec4, Vec4) {
     let (hx, hy) = (Vec4::splat(here.x), Vec4::splat(here.y));
-    let push = |(px, py): (Vec4, Vec4), x: Vec4, y: Vec4, counted: BVec4A| {
+    let add = |(px, py): (Vec4, Vec4), x: Vec4, y: Vec4, counted: BVec4A| {
         let (dx, dy) = (hx - x, hy - y);
         let w = Vec4::select(counted, repulsion(dx * dx + dy * dy, inv_r2), Vec4::ZERO);
         (px + dx * w, py + dy * w)
@@ -106,7 +108,7 @@ fn push_from_run(
     let (x4, _) = xs.as_chunks::<4>();
     let (y4, _) = ys.as_chunks::<4>();
     for (x, y) in x4.iter().zip(y4) {
-        sums = push(
+        sums = add(
             sums,
             Vec4::from_array(*x),
             Vec4::from_array(*y),
@@ -121,7 +123,7 @@ fn push_from_run(
         // The last four candidates again, with the ones already added masked out: one load
         // instead of a copy into a padded buffer.
         let fresh = Vec4::new(0.0, 1.0, 2.0, 3.0).cmpge(Vec4::splat((4 - tail) as f32));
-        return push(
+        return add(
             sums,
             Vec4::from_slice(&xs[n - 4..]),
             Vec4::from_slice(&ys[n - 4..]),
@@ -135,7 +137,7 @@ fn push_from_run(
         [a, b, c] => Vec4::new(a, b, c, h),
         _ => unreachable!("1 to 3 candidates"),
     };
-    push(sums, pad(xs, here.x), pad(ys, here.y), BVec4A::splat(true))
+    add(sums, pad(xs, here.x), pad(ys, here.y), BVec4A::splat(true))
 }
 
 /// The weight of the push from a neighbour at squared distance `d2` (the push is offset
@@ -164,11 +166,14 @@ pub struct Motion {
 
 /// Gravity, drag, symplectic Euler and wall bounces for one chunk. Returns the bounces.
 ///
-/// The arithmetic is written once, in [`step`], over a lane type: AoS rows run it on one
-/// `Vec2` per particle; SoA columns run it on a `Vec4` holding two particles' interleaved
-/// `x, y, x, y` (see [`MotionRows`]), so the vector lanes line up with the data and no
-/// shuffles are needed. Every lane does the same IEEE operations in both cases, so the
-/// layouts give bit-identical results.
+/// The arithmetic is written once, over a lane type: AoS rows run it on one `Vec2` per
+/// particle; SoA columns run it on a `Vec4` holding two particles' interleaved `x, y, x, y`
+/// (see [`MotionRows`]), so the vector lanes line up with the data and no shuffles are
+/// needed. Every lane does the same IEEE operations in both cases, so the layouts give
+/// bit-identical results (for NaN lanes, the same NaN-ness: Rust leaves NaN bits open).
+///
+/// # Panics
+/// If a [`MotionRows`] implementation hands over columns of different lengths.
 #[inline]
 pub fn integrate<'a>(rows: impl MotionRows<'a>, m: &Motion) -> u64 {
     let bounces = match rows.into_motion_columns() {
@@ -176,9 +181,9 @@ pub fn integrate<'a>(rows: impl MotionRows<'a>, m: &Motion) -> u64 {
         Err(rows) => {
             // Copies in locals: stores through the rows' `&mut` could alias `m` as far as
             // LLVM knows, which would force a reload of every parameter on every row.
-            let k = MotionLanes::<Vec2>::new(m);
+            let lanes = MotionLanes::<Vec2>::new(m);
             let mut bounces = 0;
-            rows.for_each(|p| bounces += step(p.position, p.velocity, &k));
+            rows.for_each(|p| bounces += step(p.position, p.velocity, &lanes));
             bounces
         }
     };
@@ -306,7 +311,8 @@ lanes!(Vec4, BVec4A, |xy| Vec4::new(xy.x, xy.y, xy.x, xy.y));
 /// Rows [`integrate`] runs on. SoA rows hand over their position and velocity columns, so
 /// the system can lay two particles in one `Vec4`; AoS rows are visited one by one.
 pub trait MotionRows<'a>: Rows<'a, Item = particle::Mut<'a>> {
-    /// The position and velocity columns, or the rows back if this layout has none.
+    /// The position and velocity columns (of equal length), or the rows back if this
+    /// layout has none.
     fn into_motion_columns(self) -> Result<(&'a mut [Vec2], &'a mut [Vec2]), Self>;
 }
 
@@ -374,46 +380,130 @@ mod tests {
         assert_eq!(ps[2].velocity, Vec2::new(0.0, -50.0));
     }
 
+    /// Values where a scalar and a vector max/min/compare differ most easily.
+    const AWKWARD: [f32; 10] = [
+        0.0,
+        -0.0,
+        10.0,
+        10.000001,
+        -1e-30,
+        1e-45,
+        f32::NAN,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        3.5,
+    ];
+
+    /// `n` particles whose positions and velocities cycle through [`AWKWARD`].
+    fn awkward(n: usize, nan: bool) -> Vec<Particle> {
+        let values: Vec<f32> = AWKWARD.into_iter().filter(|v| nan || !v.is_nan()).collect();
+        let at = |k: usize| values[k % values.len()];
+        let mut rows = particles(n);
+        for (i, p) in rows.iter_mut().enumerate() {
+            p.position = Vec2::new(at(i), at(i / 9 + 4));
+            p.velocity = Vec2::new(at(i * 7 + 1), -at(i * 5 + 2));
+        }
+        rows
+    }
+
+    /// Gravity -0.0 on x, so `v.x` and `x` can be -0.0 where the velocity is -0.0.
+    const AWKWARD_MOTION: Motion = Motion {
+        dt: 0.25,
+        gravity_dt: Vec2::new(-0.0, -0.1),
+        damping: 0.99,
+        bounds: Vec2::new(10.0, 8.0),
+        restitution: 0.5,
+    };
+
+    /// Equal bits, or both NaN (Rust leaves the bits of a NaN result open).
+    fn same(a: Vec2, b: Vec2) -> bool {
+        let lane = |a: f32, b: f32| a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan());
+        lane(a.x, b.x) && lane(a.y, b.y)
+    }
+
     #[test]
     fn integrate_gives_the_same_bits_on_columns_and_rows() {
-        // Odd lengths leave a last particle for the narrow path; the values include the
-        // awkward ones (walls exactly, -0.0, NaN, infinities) where max/min/compare differ
-        // most easily between a scalar and a vector instruction.
-        let awkward = [
-            0.0,
-            -0.0,
-            10.0,
-            10.000001,
-            -1e-30,
-            f32::NAN,
-            f32::INFINITY,
-            f32::NEG_INFINITY,
-            3.5,
-        ];
-        let m = Motion {
-            dt: 0.25,
-            gravity_dt: Vec2::new(0.0, -0.1),
-            damping: 0.99,
-            bounds: Vec2::new(10.0, 8.0),
-            restitution: 0.5,
-        };
+        // Odd lengths leave a last particle for the narrow path.
+        let m = AWKWARD_MOTION;
         for n in [0, 1, 2, 3, 8, 81] {
-            let mut rows = particles(n);
-            for (i, p) in rows.iter_mut().enumerate() {
-                let at = |k: usize| awkward[k % awkward.len()];
-                p.position = Vec2::new(at(i), at(i / 9 + 4));
-                p.velocity = Vec2::new(at(i * 7 + 1), -at(i * 5 + 2));
-            }
+            let mut rows = awkward(n, true);
             let mut positions: Vec<Vec2> = rows.iter().map(|p| p.position).collect();
             let mut velocities: Vec<Vec2> = rows.iter().map(|p| p.velocity).collect();
             let on_rows = integrate(AosMut(&mut rows), &m);
             let on_columns = integrate_columns(&mut positions, &mut velocities, &m);
             assert_eq!(on_rows, u64::from(on_columns), "bounces, n = {n}");
             for (i, p) in rows.iter().enumerate() {
-                let bits = |v: Vec2| v.to_array().map(f32::to_bits);
-                assert_eq!(bits(p.position), bits(positions[i]), "position {i} of {n}");
-                assert_eq!(bits(p.velocity), bits(velocities[i]), "velocity {i} of {n}");
+                assert!(same(p.position, positions[i]), "position {i} of {n}");
+                assert!(same(p.velocity, velocities[i]), "velocity {i} of {n}");
             }
+        }
+    }
+
+    #[test]
+    fn integrate_matches_the_per_component_formula() {
+        // The obvious code, one component at a time: the lane kernel must give its bits
+        // wherever the new position is not NaN (its one-compare wall test is a rewrite of
+        // these four compares, which differ on NaN: the kernel counts a NaN as a bounce).
+        // Infinite inputs stay in: they make NaN positions (inf - inf), which are left out.
+        let m = AWKWARD_MOTION;
+        let mut rows = awkward(90, false);
+        rows.retain(|p| !(p.position + (p.velocity + m.gravity_dt) * m.damping * m.dt).is_nan());
+        assert!(rows.len() > 60, "most rows stay");
+        let mut bounces = 0;
+        let expected: Vec<(Vec2, Vec2)> = rows
+            .iter()
+            .map(|p| {
+                let mut v = (p.velocity + m.gravity_dt) * m.damping;
+                let mut x = p.position + v * m.dt;
+                let out_x = x.x < 0.0 || x.x > m.bounds.x;
+                let out_y = x.y < 0.0 || x.y > m.bounds.y;
+                x = x.max(Vec2::ZERO).min(m.bounds);
+                if out_x {
+                    v.x = -v.x * m.restitution;
+                }
+                if out_y {
+                    v.y = -v.y * m.restitution;
+                }
+                bounces += u64::from(out_x) + u64::from(out_y);
+                (x, v)
+            })
+            .collect();
+        let mut positions: Vec<Vec2> = rows.iter().map(|p| p.position).collect();
+        let mut velocities: Vec<Vec2> = rows.iter().map(|p| p.velocity).collect();
+        assert_eq!(integrate(AosMut(&mut rows), &m), bounces);
+        assert_eq!(
+            u64::from(integrate_columns(&mut positions, &mut velocities, &m)),
+            bounces
+        );
+        let bits = |v: Vec2| v.to_array().map(f32::to_bits);
+        for (i, (x, v)) in expected.into_iter().enumerate() {
+            assert_eq!(bits(rows[i].position), bits(x), "row position {i}");
+            assert_eq!(bits(rows[i].velocity), bits(v), "row velocity {i}");
+            assert_eq!(bits(positions[i]), bits(x), "column position {i}");
+            assert_eq!(bits(velocities[i]), bits(v), "column velocity {i}");
+        }
+    }
+
+    #[test]
+    fn vector_push_equals_the_scalar_sum_for_every_run_length() {
+        // Covers the whole-vector loop, the masked reload of the last four and the padding
+        // of runs shorter than four.
+        let here = Vec2::new(5.0, 5.0);
+        let inv_r2 = 1.0 / 9.0;
+        for n in 0..10 {
+            let xs: Vec<f32> = (0..n).map(|i| 4.0 + 0.25 * i as f32).collect();
+            let ys: Vec<f32> = (0..n).map(|i| 6.0 - 0.5 * i as f32).collect();
+            let (px, py) = push_from_run(here, &xs, &ys, inv_r2, (Vec4::ZERO, Vec4::ZERO));
+            let mut expected = Vec2::ZERO;
+            for (x, y) in xs.iter().zip(&ys) {
+                let d = here - Vec2::new(*x, *y);
+                expected += d * (1.0 - d.length_squared() * inv_r2).max(0.0);
+            }
+            let got = Vec2::new(px.element_sum(), py.element_sum());
+            assert!(
+                (got - expected).length() <= 1e-5,
+                "{n} candidates: {got} vs {expected}"
+            );
         }
     }
 
