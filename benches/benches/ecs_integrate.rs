@@ -20,6 +20,8 @@
 //! | `engine_aos` | the same with `Layout::Aos` (the teaching contrast) |
 //! | `hecs_query` | hecs 0.11 `World::query_mut::<(&mut Pos, &mut Vel)>()`; 2 threads: `into_iter_batched(PARALLEL_MIN_ROWS)` + rayon `par_bridge` |
 //! | `hecs_columns` | hecs archetype columns (`Archetype::get::<&mut Pos>()` derefs to `&mut [Pos]`); 2 threads: rayon `par_chunks_mut` |
+//! | `legion_query` | legion 0.4 `<(Write<Pos>, Write<Vel>)>::query()`, per entity: `for_each_mut`; 2 threads: `par_for_each_chunk_mut` (rayon, in the current pool) with a per-entity loop inside, so the bounce count is one atomic add per chunk. legion parallelises over chunks, and the one archetype here is one chunk, so this stays on one thread |
+//! | `legion_columns` | the same query's chunks as component slices (`iter_chunks_mut` + `into_components`); 2 threads: rayon `par_chunks_mut` over those slices |
 //! | `bevy_query` | bevy_ecs 0.20 `Query<(&mut Pos, &mut Vel)>` in a `Schedule`, per entity through `Mut<T>` (change detection on); 1 thread: `iter_mut`, 2 threads: `par_iter_mut` |
 //! | `bevy_query_nocd` | the same through `Mut::bypass_change_detection` (no change ticks written) |
 //! | `bevy_slices` | bevy_ecs 0.20 contiguous query (`contiguous_iter_mut` / `contiguous_par_iter_mut`): table column slices, change detection on (`DerefMut` of `ContiguousMut` marks the whole slice changed) |
@@ -235,6 +237,17 @@ fn storage(layout: Layout, positions: &[Vec2], velocities: &[Vec2]) -> Storage<P
 fn hecs_world(positions: &[Vec2], velocities: &[Vec2]) -> hecs::World {
     let mut world = hecs::World::new();
     world.spawn_batch(
+        positions
+            .iter()
+            .zip(velocities)
+            .map(|(&p, &v)| (Pos(p), Vel(v))),
+    );
+    world
+}
+
+fn legion_world(positions: &[Vec2], velocities: &[Vec2]) -> legion::World {
+    let mut world = legion::World::default();
+    world.extend(
         positions
             .iter()
             .zip(velocities)
@@ -471,6 +484,88 @@ impl Contender for Hecs<'_> {
     }
 }
 
+/// legion, per entity (`chunks: false`) or over its chunks' component slices.
+struct Legion<'p> {
+    world: legion::World,
+    query: LegionQuery,
+    chunks: bool,
+    threads: usize,
+    pool: &'p rayon::ThreadPool,
+}
+
+type LegionQuery = legion::query::Query<
+    (legion::Write<Pos>, legion::Write<Vel>),
+    <(legion::Write<Pos>, legion::Write<Vel>) as legion::query::DefaultFilter>::Filter,
+>;
+
+impl Contender for Legion<'_> {
+    fn step(&mut self) {
+        let m = black_box(motion());
+        let Motion {
+            dt,
+            gravity_dt,
+            damping,
+            bounds,
+            restitution,
+        } = m;
+        let (world, query) = (&mut self.world, &mut self.query);
+        match (self.chunks, self.threads) {
+            (false, 1) => {
+                let mut bounces = 0u64;
+                query.for_each_mut(world, |(p, v)| {
+                    bounces += u64::from(step(
+                        &mut p.0,
+                        &mut v.0,
+                        dt,
+                        gravity_dt,
+                        damping,
+                        bounds,
+                        restitution,
+                    ));
+                });
+                BOUNCES.fetch_add(bounces, Relaxed);
+            }
+            (false, _) => self.pool.install(|| {
+                query.par_for_each_chunk_mut(world, |chunk| {
+                    let mut bounces = 0u64;
+                    for (p, v) in chunk {
+                        bounces += u64::from(step(
+                            &mut p.0,
+                            &mut v.0,
+                            dt,
+                            gravity_dt,
+                            damping,
+                            bounds,
+                            restitution,
+                        ));
+                    }
+                    BOUNCES.fetch_add(bounces, Relaxed);
+                })
+            }),
+            (true, 1) => {
+                for chunk in query.iter_chunks_mut(world) {
+                    let (p, v) = chunk.into_components();
+                    BOUNCES.fetch_add(step_slices(p, v, &m), Relaxed);
+                }
+            }
+            (true, _) => self.pool.install(|| {
+                query.par_iter_chunks_mut(world).for_each(|chunk| {
+                    let (p, v) = chunk.into_components();
+                    step_slices_par(p, v, &m);
+                })
+            }),
+        }
+    }
+    fn state(&mut self) -> Vec<(Vec2, Vec2)> {
+        use legion::IntoQuery;
+        // One archetype, filled in order, so iteration follows spawn order.
+        <(legion::Read<Pos>, legion::Read<Vel>)>::query()
+            .iter(&self.world)
+            .map(|(p, v)| (p.0, v.0))
+            .collect()
+    }
+}
+
 /// bevy_ecs: a world and a schedule with one system.
 struct Bevy {
     world: BevyWorld,
@@ -533,11 +628,13 @@ impl Contender for Hand<'_> {
 }
 
 /// Every contender's name, in table order.
-const CONTENDERS: [&str; 10] = [
+const CONTENDERS: [&str; 12] = [
     "engine_soa",
     "engine_aos",
     "hecs_query",
     "hecs_columns",
+    "legion_query",
+    "legion_columns",
     "bevy_query",
     "bevy_query_nocd",
     "bevy_slices",
@@ -558,6 +655,16 @@ fn contender<'p>(
         Box::new(Hecs {
             world: hecs_world(positions, velocities),
             columns,
+            threads,
+            pool,
+        })
+    };
+    let legion = |chunks| {
+        use legion::IntoQuery;
+        Box::new(Legion {
+            world: legion_world(positions, velocities),
+            query: <(legion::Write<Pos>, legion::Write<Vel>)>::query(),
+            chunks,
             threads,
             pool,
         })
@@ -592,6 +699,8 @@ fn contender<'p>(
         }),
         "hecs_query" => hecs(false),
         "hecs_columns" => hecs(true),
+        "legion_query" => legion(false),
+        "legion_columns" => legion(true),
         "bevy_query" => bevy(true, false),
         "bevy_query_nocd" => bevy(false, false),
         "bevy_slices" => bevy(true, true),
