@@ -125,12 +125,14 @@ impl EntityAllocator {
     #[inline]
     pub fn spawn(&mut self) -> Entity {
         self.live += 1;
-        let index = if self.free_head != NO_FREE {
+        // Each branch knows the version it leaves, so the slot is not read back.
+        let (index, generation) = if self.free_head != NO_FREE {
             let index = self.free_head;
             let slot = &mut self.slots[index as usize];
             self.free_head = slot.next_free;
             slot.version += 1; // even (free) -> odd (alive)
-            index
+            let generation = NonZeroU32::new(slot.version).expect("odd, hence non-zero");
+            (index, generation)
         } else {
             let index = u32::try_from(self.slots.len())
                 .ok()
@@ -140,23 +142,22 @@ impl EntityAllocator {
                 version: 1,
                 next_free: NO_FREE,
             });
-            index
+            (index, NonZeroU32::MIN)
         };
-        Entity {
-            index,
-            generation: NonZeroU32::new(self.slots[index as usize].version)
-                .expect("live versions are odd, hence non-zero"),
-        }
+        Entity { index, generation }
     }
 
     /// Despawns `entity`; returns false (and changes nothing) if it was not alive.
     #[inline]
     pub fn despawn(&mut self, entity: Entity) -> bool {
-        if !self.is_alive(entity) {
+        // The liveness test of `is_alive`, on the slot it then updates: one bounds check.
+        let Some(slot) = self.slots.get_mut(entity.index as usize) else {
+            return false;
+        };
+        if slot.version != entity.generation.get() {
             return false;
         }
         self.live -= 1;
-        let slot = &mut self.slots[entity.index as usize];
         if slot.version == u32::MAX {
             // Versions exhausted: retire the slot rather than wrap and alias.
             slot.version = 0;
