@@ -20,7 +20,7 @@
 //! | `engine_aos` | the same with `Layout::Aos` (the teaching contrast) |
 //! | `hecs_query` | hecs 0.11 `World::query_mut::<(&mut Pos, &mut Vel)>()`; 2 threads: `into_iter_batched(PARALLEL_MIN_ROWS)` + rayon `par_bridge` |
 //! | `hecs_columns` | hecs archetype columns (`Archetype::get::<&mut Pos>()` derefs to `&mut [Pos]`); 2 threads: rayon `par_chunks_mut` |
-//! | `legion_query` | legion 0.4 `<(Write<Pos>, Write<Vel>)>::query()`, per entity: `for_each_mut`; 2 threads: `par_for_each_chunk_mut` (rayon, in the current pool) with a per-entity loop inside, so the bounce count is one atomic add per chunk. legion parallelises over chunks, and the one archetype here is one chunk, so this stays on one thread |
+//! | `legion_query` | legion 0.4 `<(Write<Pos>, Write<Vel>)>::query()`, per entity within each chunk: `for_each_chunk_mut` (what legion's `for_each_mut` does inside); 2 threads: `par_for_each_chunk_mut` (rayon, in the current pool), so the bounce count is one atomic add per chunk. legion parallelises over chunks, and the one archetype here is one chunk, so this stays on one thread |
 //! | `legion_columns` | the same query's chunks as component slices (`iter_chunks_mut` + `into_components`); 2 threads: rayon `par_chunks_mut` over those slices |
 //! | `bevy_query` | bevy_ecs 0.20 `Query<(&mut Pos, &mut Vel)>` in a `Schedule`, per entity through `Mut<T>` (change detection on); 1 thread: `iter_mut`, 2 threads: `par_iter_mut` |
 //! | `bevy_query_nocd` | the same through `Mut::bypass_change_detection` (no change ticks written) |
@@ -111,6 +111,35 @@ fn step(
     *position = x;
     *velocity = v;
     u32::from(out_x) + u32::from(out_y)
+}
+
+/// The step over the `(position, velocity)` pairs a per-entity query yields (hecs, legion).
+/// Returns the bounces.
+#[inline(always)]
+fn step_entities<'a>(
+    entities: impl IntoIterator<Item = (&'a mut Pos, &'a mut Vel)>,
+    m: &Motion,
+) -> u64 {
+    let Motion {
+        dt,
+        gravity_dt,
+        damping,
+        bounds,
+        restitution,
+    } = *m;
+    let mut bounces = 0u64;
+    for (p, v) in entities {
+        bounces += u64::from(step(
+            &mut p.0,
+            &mut v.0,
+            dt,
+            gravity_dt,
+            damping,
+            bounds,
+            restitution,
+        ));
+    }
+    bounces
 }
 
 /// The step over two column slices (hand-written SoA, hecs and bevy columns). Returns the
@@ -410,27 +439,9 @@ struct Hecs<'p> {
 impl Contender for Hecs<'_> {
     fn step(&mut self) {
         let m = black_box(motion());
-        let Motion {
-            dt,
-            gravity_dt,
-            damping,
-            bounds,
-            restitution,
-        } = m;
         match (self.columns, self.threads) {
             (false, 1) => {
-                let mut bounces = 0u64;
-                for (p, v) in self.world.query_mut::<(&mut Pos, &mut Vel)>() {
-                    bounces += u64::from(step(
-                        &mut p.0,
-                        &mut v.0,
-                        dt,
-                        gravity_dt,
-                        damping,
-                        bounds,
-                        restitution,
-                    ));
-                }
+                let bounces = step_entities(self.world.query_mut::<(&mut Pos, &mut Vel)>(), &m);
                 BOUNCES.fetch_add(bounces, Relaxed);
             }
             (false, _) => {
@@ -441,19 +452,7 @@ impl Contender for Hecs<'_> {
                         .into_iter_batched(PARALLEL_MIN_ROWS as u32)
                         .par_bridge()
                         .for_each(|batch| {
-                            let mut bounces = 0u64;
-                            for (p, v) in batch {
-                                bounces += u64::from(step(
-                                    &mut p.0,
-                                    &mut v.0,
-                                    dt,
-                                    gravity_dt,
-                                    damping,
-                                    bounds,
-                                    restitution,
-                                ));
-                            }
-                            BOUNCES.fetch_add(bounces, Relaxed);
+                            BOUNCES.fetch_add(step_entities(batch, &m), Relaxed);
                         })
                 })
             }
@@ -501,45 +500,16 @@ type LegionQuery = legion::query::Query<
 impl Contender for Legion<'_> {
     fn step(&mut self) {
         let m = black_box(motion());
-        let Motion {
-            dt,
-            gravity_dt,
-            damping,
-            bounds,
-            restitution,
-        } = m;
         let (world, query) = (&mut self.world, &mut self.query);
         match (self.chunks, self.threads) {
-            (false, 1) => {
-                let mut bounces = 0u64;
-                query.for_each_mut(world, |(p, v)| {
-                    bounces += u64::from(step(
-                        &mut p.0,
-                        &mut v.0,
-                        dt,
-                        gravity_dt,
-                        damping,
-                        bounds,
-                        restitution,
-                    ));
-                });
-                BOUNCES.fetch_add(bounces, Relaxed);
-            }
+            // Chunk by chunk, as legion's own `for_each_mut` goes, so the bounce count is one
+            // atomic add per chunk.
+            (false, 1) => query.for_each_chunk_mut(world, |chunk| {
+                BOUNCES.fetch_add(step_entities(chunk, &m), Relaxed);
+            }),
             (false, _) => self.pool.install(|| {
                 query.par_for_each_chunk_mut(world, |chunk| {
-                    let mut bounces = 0u64;
-                    for (p, v) in chunk {
-                        bounces += u64::from(step(
-                            &mut p.0,
-                            &mut v.0,
-                            dt,
-                            gravity_dt,
-                            damping,
-                            bounds,
-                            restitution,
-                        ));
-                    }
-                    BOUNCES.fetch_add(bounces, Relaxed);
+                    BOUNCES.fetch_add(step_entities(chunk, &m), Relaxed);
                 })
             }),
             (true, 1) => {
