@@ -235,9 +235,15 @@ impl Arena {
         self.alloc_layout(layout).cast()
     }
 
-    /// Returns space for `layout`: aligned, unaliased, valid until the next reset.
+    /// Returns space for `layout`: aligned, unaliased, valid until the next reset. A
+    /// zero-sized request takes no memory (and no chunk): any aligned non-null pointer is
+    /// valid for zero bytes.
     #[inline]
     fn alloc_layout(&self, layout: Layout) -> NonNull<u8> {
+        if layout.size() == 0 {
+            return NonNull::new(std::ptr::without_provenance_mut(layout.align()))
+                .expect("an alignment is never zero");
+        }
         if let Some(ptr) = self.try_bump(layout) {
             return ptr;
         }
@@ -505,6 +511,17 @@ mod tests {
         assert!(empty.is_empty());
         let unit = arena.alloc(());
         assert_eq!(*unit, ());
+    }
+
+    #[test]
+    fn zero_length_allocations_take_no_chunk() {
+        let arena = Arena::new();
+        let empty: &mut [Line] = arena.alloc_slice_fill_with(0, |_| unreachable!());
+        assert!(empty.is_empty());
+        assert_eq!(empty.as_ptr() as usize % 64, 0, "still aligned");
+        arena.alloc(());
+        arena.alloc_str("");
+        assert_eq!(arena.stats(), ArenaStats::default(), "no chunk was taken");
     }
 
     #[test]

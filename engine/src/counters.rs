@@ -14,46 +14,12 @@
 //!   steps).
 
 use crossbeam_utils::CachePadded;
+use std::borrow::Cow;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// The tallies the simulation keeps.
+/// A counter registered with [`Counters::register`]: an index, cheap to copy into workers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Counter {
-    /// Particles spawned.
-    Spawned,
-    /// Particles that reached the end of their lifetime.
-    Died,
-    /// Bounces off the world's walls.
-    Bounces,
-    /// Grid cells visited by neighbour queries.
-    CellsVisited,
-    /// Particle pairs tested for repulsion.
-    NeighbourChecks,
-}
-
-const COUNTERS: usize = 5;
-
-impl Counter {
-    /// Every counter, in display order.
-    pub const ALL: [Counter; COUNTERS] = [
-        Counter::Spawned,
-        Counter::Died,
-        Counter::Bounces,
-        Counter::CellsVisited,
-        Counter::NeighbourChecks,
-    ];
-
-    /// A short lower-case name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Counter::Spawned => "spawned",
-            Counter::Died => "died",
-            Counter::Bounces => "bounces",
-            Counter::CellsVisited => "cells_visited",
-            Counter::NeighbourChecks => "neighbour_checks",
-        }
-    }
-}
+pub struct CounterId(usize);
 
 /// Whether each thread's counters get their own cache line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -88,91 +54,139 @@ impl Padding {
 
 crate::named_choice!(Padding, "counter padding", "padded or packed");
 
-enum Slots {
-    /// `padded[thread][counter]`: each thread's counters on their own line(s).
-    Padded(Box<[CachePadded<[AtomicU64; COUNTERS]>]>),
-    /// `packed[counter * slots + thread]`: all threads' copies of a counter side by side.
-    Packed(Box<[AtomicU64]>),
-}
+/// Counters per cache-padded block (128 bytes: x86-64 prefetches lines in pairs).
+const LANES: usize = 16;
 
-/// A fixed set of per-thread tallies.
+/// Per-thread tallies under names given at run time.
 ///
 /// ```
-/// use engine::counters::{Counter, Counters, Padding};
+/// use engine::counters::{Counters, Padding};
 /// use rayon::prelude::*;
-/// let counters = Counters::new(Padding::Packed, rayon::current_num_threads());
-/// (0..1000).into_par_iter().for_each(|_| counters.add(Counter::Bounces, 1));
-/// assert_eq!(counters.total(Counter::Bounces), 1000);
+/// let mut counters = Counters::new(Padding::Packed, rayon::current_num_threads());
+/// let bounces = counters.register("bounces");
+/// (0..1000).into_par_iter().for_each(|_| counters.add(bounces, 1));
+/// assert_eq!(counters.total(bounces), 1000);
+/// assert_eq!(counters.totals().collect::<Vec<_>>(), [("bounces", 1000)]);
 /// ```
 pub struct Counters {
-    slots: Slots,
+    names: Vec<Cow<'static, str>>,
+    padding: Padding,
     /// Worker slots plus the shared one.
-    len: usize,
+    slots: usize,
+    /// Flat cells in blocks of `LANES`, indexed by [`Counters::index`].
+    cells: Box<[CachePadded<[AtomicU64; LANES]>]>,
 }
 
 impl Counters {
-    /// Counters for a pool of `threads` workers.
+    /// No counters yet, for a pool of `threads` workers.
     pub fn new(padding: Padding, threads: usize) -> Counters {
-        let len = threads.max(1) + 1;
-        let slots = match padding {
-            Padding::Padded => Slots::Padded((0..len).map(|_| CachePadded::default()).collect()),
-            Padding::Packed => {
-                Slots::Packed((0..len * COUNTERS).map(|_| AtomicU64::new(0)).collect())
-            }
+        Self::with_names(padding, threads, Vec::new())
+    }
+
+    fn with_names(padding: Padding, threads: usize, names: Vec<Cow<'static, str>>) -> Counters {
+        let slots = threads.max(1) + 1;
+        let mut counters = Counters {
+            names,
+            padding,
+            slots,
+            cells: Box::new([]),
         };
-        Counters { slots, len }
+        let cells = counters.index(slots - 1, counters.names.len().saturating_sub(1)) + 1;
+        counters.cells = (0..cells.div_ceil(LANES))
+            .map(|_| CachePadded::default())
+            .collect();
+        counters
+    }
+
+    /// The counter called `name`, added (at zero) if new. Registering is done between steps
+    /// (it needs `&mut`); the id is then copied into the systems that count.
+    pub fn register(&mut self, name: impl Into<Cow<'static, str>>) -> CounterId {
+        let name = name.into();
+        if let Some(id) = self.id(&name) {
+            return id;
+        }
+        let mut names = self.names.clone();
+        names.push(name);
+        *self = self.rebuilt_with(self.padding, self.threads(), names);
+        CounterId(self.names.len() - 1)
+    }
+
+    /// The counter called `name`, if registered.
+    pub fn id(&self, name: &str) -> Option<CounterId> {
+        self.names.iter().position(|n| n == name).map(CounterId)
     }
 
     /// The active padding.
     pub fn padding(&self) -> Padding {
-        match self.slots {
-            Slots::Padded(_) => Padding::Padded,
-            Slots::Packed(_) => Padding::Packed,
-        }
+        self.padding
     }
 
     /// The number of worker slots (excluding the shared one).
     pub fn threads(&self) -> usize {
-        self.len - 1
+        self.slots - 1
     }
 
     /// Adds `n` to `counter` in the calling thread's slot.
     #[inline]
-    pub fn add(&self, counter: Counter, n: u64) {
-        let shared = self.len - 1;
+    pub fn add(&self, counter: CounterId, n: u64) {
+        let shared = self.slots - 1;
         let slot = rayon::current_thread_index().map_or(shared, |i| i.min(shared));
-        self.cell(slot, counter).fetch_add(n, Ordering::Relaxed);
+        self.cell(slot, counter.0).fetch_add(n, Ordering::Relaxed);
     }
 
+    /// Where slot `slot`'s copy of counter `c` lives: padded, each slot owns whole blocks;
+    /// packed, the slots' copies of one counter sit side by side.
     #[inline]
-    fn cell(&self, slot: usize, counter: Counter) -> &AtomicU64 {
-        match &self.slots {
-            Slots::Padded(s) => &s[slot][counter as usize],
-            Slots::Packed(s) => &s[counter as usize * self.len + slot],
+    fn index(&self, slot: usize, c: usize) -> usize {
+        match self.padding {
+            Padding::Padded => slot * self.names.len().div_ceil(LANES) * LANES + c,
+            Padding::Packed => c * self.slots + slot,
         }
     }
 
+    #[inline]
+    fn cell(&self, slot: usize, c: usize) -> &AtomicU64 {
+        let i = self.index(slot, c);
+        &self.cells[i / LANES][i % LANES]
+    }
+
     /// One slot's value of `counter`; slot `threads()` is the shared one.
-    pub fn slot_value(&self, slot: usize, counter: Counter) -> u64 {
-        self.cell(slot, counter).load(Ordering::Relaxed)
+    ///
+    /// # Panics
+    /// If `slot > threads()`.
+    pub fn slot_value(&self, slot: usize, counter: CounterId) -> u64 {
+        assert!(slot < self.slots, "slot {slot} of {}", self.slots);
+        self.cell(slot, counter.0).load(Ordering::Relaxed)
     }
 
     /// The sum of `counter` over all slots.
-    pub fn total(&self, counter: Counter) -> u64 {
-        (0..self.len).map(|s| self.slot_value(s, counter)).sum()
+    pub fn total(&self, counter: CounterId) -> u64 {
+        (0..self.slots).map(|s| self.slot_value(s, counter)).sum()
     }
 
-    /// Every counter's total, in [`Counter::ALL`] order.
-    pub fn totals(&self) -> [u64; COUNTERS] {
-        Counter::ALL.map(|c| self.total(c))
+    /// Every counter's name and total, in registration order.
+    pub fn totals(&self) -> impl Iterator<Item = (&str, u64)> {
+        self.names
+            .iter()
+            .enumerate()
+            .map(|(i, name)| (name.as_ref(), self.total(CounterId(i))))
     }
 
     /// The same counters with another padding or thread count, totals carried over.
     pub fn rebuilt(&self, padding: Padding, threads: usize) -> Counters {
-        let new = Counters::new(padding, threads);
-        for c in Counter::ALL {
-            new.cell(new.len - 1, c)
-                .store(self.total(c), Ordering::Relaxed);
+        self.rebuilt_with(padding, threads, self.names.clone())
+    }
+
+    fn rebuilt_with(
+        &self,
+        padding: Padding,
+        threads: usize,
+        names: Vec<Cow<'static, str>>,
+    ) -> Counters {
+        let new = Counters::with_names(padding, threads, names);
+        for c in 0..self.names.len() {
+            new.cell(new.slots - 1, c)
+                .store(self.total(CounterId(c)), Ordering::Relaxed);
         }
         new
     }
@@ -191,17 +205,22 @@ mod tests {
             .build()
             .unwrap();
         for padding in Padding::ALL {
-            let counters = Counters::new(padding, 2);
+            let mut counters = Counters::new(padding, 2);
+            let (checks, died, spawned) = (
+                counters.register("checks"),
+                counters.register("died"),
+                counters.register("spawned"),
+            );
             pool.install(|| {
                 (0..n).into_par_iter().for_each(|i| {
-                    counters.add(Counter::NeighbourChecks, 1);
-                    counters.add(Counter::Died, i % 2);
+                    counters.add(checks, 1);
+                    counters.add(died, i % 2);
                 })
             });
-            counters.add(Counter::Spawned, 5); // from outside the pool: the shared slot
-            assert_eq!(counters.total(Counter::NeighbourChecks), n);
-            assert_eq!(counters.total(Counter::Died), n / 2);
-            assert_eq!(counters.slot_value(2, Counter::Spawned), 5);
+            counters.add(spawned, 5); // from outside the pool: the shared slot
+            assert_eq!(counters.total(checks), n);
+            assert_eq!(counters.total(died), n / 2);
+            assert_eq!(counters.slot_value(2, spawned), 5);
             assert_eq!(counters.padding(), padding);
         }
     }
@@ -212,33 +231,49 @@ mod tests {
             .num_threads(4)
             .build()
             .unwrap();
-        let counters = Counters::new(Padding::Packed, 1);
+        let mut counters = Counters::new(Padding::Packed, 1);
+        let bounces = counters.register("bounces");
         pool.install(|| {
             (0..1000)
                 .into_par_iter()
-                .for_each(|_| counters.add(Counter::Bounces, 1))
+                .for_each(|_| counters.add(bounces, 1))
         });
-        assert_eq!(counters.total(Counter::Bounces), 1000);
+        assert_eq!(counters.total(bounces), 1000);
     }
 
     #[test]
-    fn rebuilding_keeps_totals() {
-        let counters = Counters::new(Padding::Padded, 2);
-        counters.add(Counter::Bounces, 3);
+    fn registering_and_rebuilding_keep_totals_and_ids() {
+        let mut counters = Counters::new(Padding::Padded, 2);
+        let a = counters.register("a");
+        counters.add(a, 3);
+        // Enough counters to need a second block per thread.
+        let ids: Vec<CounterId> = (0..20)
+            .map(|i| counters.register(format!("c{i}")))
+            .collect();
+        assert_eq!(
+            counters.register("a"),
+            a,
+            "registering twice gives the same id"
+        );
+        counters.add(ids[19], 7);
+        assert_eq!((counters.total(a), counters.total(ids[19])), (3, 7));
         let packed = counters.rebuilt(Padding::Packed, 4);
-        assert_eq!(packed.totals(), counters.totals());
+        assert!(packed.totals().eq(counters.totals()));
         assert_eq!(packed.threads(), 4);
+        assert_eq!(packed.id("c19"), Some(ids[19]));
     }
 
     #[test]
     fn padded_slots_do_not_share_cache_lines() {
-        let counters = Counters::new(Padding::Padded, 2);
-        let a = counters.cell(0, Counter::Spawned) as *const _ as usize;
-        let b = counters.cell(1, Counter::Spawned) as *const _ as usize;
-        assert!(b - a >= 64);
-        let packed = Counters::new(Padding::Packed, 2);
-        let a = packed.cell(0, Counter::Spawned) as *const _ as usize;
-        let b = packed.cell(1, Counter::Spawned) as *const _ as usize;
+        let mut counters = Counters::new(Padding::Padded, 2);
+        let c = counters.register("c");
+        let a = counters.cell(0, c.0) as *const _ as usize;
+        let b = counters.cell(1, c.0) as *const _ as usize;
+        assert!(b - a >= 128);
+        let mut packed = Counters::new(Padding::Packed, 2);
+        let c = packed.register("c");
+        let a = packed.cell(0, c.0) as *const _ as usize;
+        let b = packed.cell(1, c.0) as *const _ as usize;
         assert_eq!(b - a, 8);
     }
 }

@@ -14,6 +14,7 @@
 //! - Positions outside the world are binned into the nearest edge cell.
 
 use crate::arena::Arena;
+use crate::error::ParamError;
 use crate::parallel::PARALLEL_MIN_ROWS;
 use glam::Vec2;
 use rayon::prelude::*;
@@ -29,14 +30,44 @@ pub struct GridGeometry {
 }
 
 impl GridGeometry {
+    /// The most cells a grid may have (64 MiB of cell starts).
+    pub const MAX_CELLS: usize = 16 << 20;
+
     /// Square cells of side `cell` covering `[0, width] x [0, height]`.
-    pub fn new(width: f32, height: f32, cell: f32) -> GridGeometry {
-        GridGeometry {
+    ///
+    /// # Errors
+    /// If a size is not a positive finite number, or the grid would have more than
+    /// [`GridGeometry::MAX_CELLS`] cells.
+    pub fn new(width: f32, height: f32, cell: f32) -> Result<GridGeometry, ParamError> {
+        let positive = "a positive finite number";
+        for (name, v) in [("width", width), ("height", height), ("cell", cell)] {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(ParamError::new(name, v, positive));
+            }
+        }
+        let (cols, rows) = (
+            (width / cell).ceil().max(1.0),
+            (height / cell).ceil().max(1.0),
+        );
+        let cells = f64::from(cols) * f64::from(rows);
+        if cells > Self::MAX_CELLS as f64 {
+            let smallest = (f64::from(width) * f64::from(height) / Self::MAX_CELLS as f64).sqrt();
+            return Err(ParamError::new(
+                "cell",
+                cell,
+                format!(
+                    "a cell of at least {smallest:.3} for a {width}x{height} world \
+                     (this one gives {cells:.0} cells, at most {} allowed)",
+                    Self::MAX_CELLS
+                ),
+            ));
+        }
+        Ok(GridGeometry {
             cell,
             inv_cell: 1.0 / cell,
-            cols: ((width / cell).ceil() as u32).max(1),
-            rows: ((height / cell).ceil() as u32).max(1),
-        }
+            cols: cols as u32,
+            rows: rows as u32,
+        })
     }
 
     /// The number of cells.
@@ -82,7 +113,7 @@ impl<'a> Grid<'a> {
     /// use glam::Vec2;
     /// let arena = Arena::new();
     /// let pts = [Vec2::new(1.0, 1.0), Vec2::new(9.0, 9.0), Vec2::new(1.5, 1.2)];
-    /// let grid = Grid::build(&arena, GridGeometry::new(10.0, 10.0, 2.0), &pts);
+    /// let grid = Grid::build(&arena, GridGeometry::new(10.0, 10.0, 2.0).unwrap(), &pts);
     /// let mut near = Vec::new();
     /// grid.for_each_near(Vec2::new(1.0, 1.0), |row, _| near.push(row));
     /// assert_eq!(near, [0, 2]);
@@ -341,7 +372,7 @@ mod tests {
                 })
                 .collect();
             let arena = Arena::new();
-            let grid = Grid::build(&arena, GridGeometry::new(w, h, r), &pts);
+            let grid = Grid::build(&arena, GridGeometry::new(w, h, r).unwrap(), &pts);
             for (i, p) in pts
                 .iter()
                 .enumerate()
@@ -375,7 +406,7 @@ mod tests {
             .map(|_| Vec2::new(rng.random_range(-1.0..101.0), rng.random_range(-1.0..61.0)))
             .collect();
         pts[..n / 2].sort_by_key(|p| (p.y as u32, p.x as u32));
-        let geometry = GridGeometry::new(100.0, 60.0, 1.0);
+        let geometry = GridGeometry::new(100.0, 60.0, 1.0).unwrap();
         let build = |pts: &[Vec2], threads| {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)
@@ -409,7 +440,7 @@ mod tests {
     fn sort_is_stable_and_complete() {
         let pts: Vec<Vec2> = (0..50).map(|i| Vec2::new((i % 5) as f32, 0.5)).collect();
         let arena = Arena::new();
-        let grid = Grid::build(&arena, GridGeometry::new(5.0, 1.0, 1.0), &pts);
+        let grid = Grid::build(&arena, GridGeometry::new(5.0, 1.0, 1.0).unwrap(), &pts);
         assert_eq!(*grid.starts.last().unwrap(), 50);
         let mut seen: Vec<u32> = grid.sorted_rows.to_vec();
         for cell in grid.starts.windows(2) {
@@ -427,7 +458,7 @@ mod tests {
     fn nan_and_far_away_positions_land_in_edge_cells() {
         let pts = [Vec2::NAN, Vec2::splat(1e30), Vec2::splat(-1e30)];
         let arena = Arena::new();
-        let grid = Grid::build(&arena, GridGeometry::new(10.0, 10.0, 1.0), &pts);
+        let grid = Grid::build(&arena, GridGeometry::new(10.0, 10.0, 1.0).unwrap(), &pts);
         let mut count = 0;
         grid.for_each_near(Vec2::ZERO, |_, _| count += 1);
         grid.for_each_near(Vec2::splat(10.0), |_, _| count += 1);

@@ -14,16 +14,16 @@ pub const PARALLEL_MIN_ROWS: usize = 32 * 1024;
 /// nothing is allocated (rayon's `join` keeps its jobs on the stack).
 ///
 /// ```
-/// use engine::parallel::for_each_chunk;
-/// use engine::storage::{AosMut, Rows};
-/// use engine::particle::Particle;
-/// # use engine::entity::EntityAllocator; use glam::Vec2;
-/// # let mut ids = EntityAllocator::new();
-/// let mut rows: Vec<Particle> = (0..10).map(|_| Particle::at(ids.spawn(), Vec2::ZERO, Vec2::X)).collect();
-/// for_each_chunk(AosMut(&mut rows), 4, &|chunk: AosMut<Particle>, _first| {
-///     chunk.for_each(|p| *p.position += *p.velocity);
-/// });
-/// assert!(rows.iter().all(|p| p.position == Vec2::X));
+/// use engine::prelude::*;
+/// use engine::particles::{particle, Particle};
+/// let mut storage = Storage::new(Layout::Soa);
+/// for _ in 0..10 {
+///     storage.spawn(Particle::at(Vec2::ZERO, Vec2::X));
+/// }
+/// with_rows!(storage.rows_mut(), |rows| for_each_chunk(rows, 4, &|chunk, _first| {
+///     chunk.for_each(|p: particle::Mut| *p.position += *p.velocity);
+/// }));
+/// assert!((0..10).all(|i| storage.row(i).unwrap().1.position == Vec2::X));
 /// ```
 pub fn for_each_chunk<'a, R, F>(rows: R, min_chunk: usize, f: &F)
 where
@@ -55,8 +55,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::entity::EntityAllocator;
-    use crate::particle::Particle;
+    use crate::particles::Particle;
     use crate::storage::{Layout, Storage};
     use crate::with_rows;
     use glam::Vec2;
@@ -66,16 +65,19 @@ mod tests {
     fn chunks_cover_every_row_once_in_both_layouts() {
         let n = if cfg!(miri) { 50 } else { 10_000 };
         for layout in Layout::ALL {
-            let mut ids = EntityAllocator::new();
             let mut storage = Storage::new(layout);
             for i in 0..n {
-                storage.insert(Particle::at(ids.spawn(), Vec2::ZERO, Vec2::splat(i as f32)));
+                storage.spawn(Particle::at(Vec2::ZERO, Vec2::splat(i as f32)));
             }
             let starts = Mutex::new(Vec::new());
-            with_rows!(storage.rows_mut(), mut |rows| for_each_chunk(rows, 7, &|chunk, first| {
-                starts.lock().unwrap().push((first, chunk.len()));
-                chunk.for_each(|p| *p.mass += 1.0);
-            }));
+            with_rows!(storage.rows_mut(), |rows| for_each_chunk(
+                rows,
+                7,
+                &|chunk, first| {
+                    starts.lock().unwrap().push((first, chunk.len()));
+                    chunk.for_each(|p| *p.mass += 1.0);
+                }
+            ));
             let mut starts = starts.into_inner().unwrap();
             starts.sort();
             let mut next = 0;
@@ -85,7 +87,7 @@ mod tests {
                 next += len;
             }
             assert_eq!(next, n);
-            assert!((0..n).all(|i| storage.row(i).mass == 2.0));
+            assert!((0..n).all(|i| storage.row(i).unwrap().1.mass == 2.0));
         }
     }
 }

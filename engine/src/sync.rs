@@ -273,6 +273,16 @@ impl<T: Copy + Send + Sync> SharedParams<T> {
         SharedParams { params }
     }
 
+    /// The strategy in use.
+    pub fn strategy(&self) -> LockStrategy {
+        match self.params {
+            Params::Mutex(_) => LockStrategy::Mutex,
+            Params::RwLock(_) => LockStrategy::RwLock,
+            Params::LockFree(_) => LockStrategy::LockFree,
+            Params::Sharded(_) => LockStrategy::Sharded,
+        }
+    }
+
     /// The current value.
     #[inline]
     pub fn read(&self) -> T {

@@ -4,9 +4,10 @@
 mod common;
 use common::scene;
 use engine::counters::Padding;
+use engine::particles::ParticleSim;
 use engine::storage::Layout;
 use engine::sync::LockStrategy;
-use engine::world::{Strategy, World};
+use engine::world::Strategy;
 use std::alloc::{GlobalAlloc, Layout as AllocLayout, System};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -41,7 +42,7 @@ static GLOBAL: Counting = Counting;
 /// from outside pushes onto crossbeam's injector queue, which allocates a block every 63
 /// entries. That is a cost per frame (the window enters once per frame), not per step, so
 /// rounds are kept few enough per world that it never lands in the count.
-fn allocations_per_round(world: &mut World, warmup: u64, rounds: u64) -> Vec<u64> {
+fn allocations_per_round(world: &mut ParticleSim, warmup: u64, rounds: u64) -> Vec<u64> {
     world.run(warmup);
     (0..rounds)
         .map(|_| {
@@ -81,7 +82,10 @@ fn steady_state_steps_allocate_nothing() {
                     padding: Padding::Padded,
                     threads: 2,
                 };
-                let mut world = World::new(scene.clone(), strategy).with_chunk_rows(1024);
+                let mut world = ParticleSim::new(scene.clone(), strategy)
+                    .unwrap()
+                    .with_chunk_rows(1024)
+                    .unwrap();
                 let counts = allocations_per_round(&mut world, warmup, 10);
                 if counts.iter().any(|c| *c != 0) {
                     failures.push(format!("{name} {layout}/{lock}: {counts:?}"));

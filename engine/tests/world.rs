@@ -3,11 +3,12 @@
 
 mod common;
 use common::scene;
-use engine::counters::{Counter, Padding};
-use engine::scene::Scene;
+use engine::counters::Padding;
+use engine::particles::scene::Scene;
+use engine::particles::{ParticleSim, check_consistency};
 use engine::storage::Layout;
 use engine::sync::LockStrategy;
-use engine::world::{Strategy, Switch, World, check_consistency};
+use engine::world::{Strategy, Switch};
 
 fn strategy(layout: Layout, lock: LockStrategy, padding: Padding, threads: usize) -> Strategy {
     Strategy {
@@ -19,8 +20,16 @@ fn strategy(layout: Layout, lock: LockStrategy, padding: Padding, threads: usize
 }
 
 /// Small chunks so even a small world is split across threads.
-fn world(scene: &Scene, s: Strategy) -> World {
-    World::new(scene.clone(), s).with_chunk_rows(256)
+fn world(scene: &Scene, s: Strategy) -> ParticleSim {
+    ParticleSim::new(scene.clone(), s)
+        .unwrap()
+        .with_chunk_rows(256)
+        .unwrap()
+}
+
+fn counter(w: &ParticleSim, name: &str) -> u64 {
+    let id = w.world().counters().id(name).expect("a preset counter");
+    w.world().counters().total(id)
 }
 
 #[test]
@@ -59,8 +68,8 @@ fn the_simulation_actually_moves_and_churns() {
     let before = w.state_hash();
     w.run(60);
     assert_ne!(w.state_hash(), before);
-    assert!(w.counters().total(Counter::Died) > 1000, "churn kills");
-    assert!(w.counters().total(Counter::Spawned) > 3000, "and respawns");
+    assert!(counter(&w, "died") > 1000, "churn kills");
+    assert!(counter(&w, "spawned") > 3000, "and respawns");
     assert!(w.len() <= 4000, "never above budget");
     check_consistency(&w).unwrap();
 }
@@ -84,14 +93,14 @@ fn switching_mid_run_loses_nothing_and_changes_no_result() {
         Switch::Padding(Padding::Padded),
     ];
     for s in switches {
-        switched.request(s);
+        switched.request(s).unwrap();
         // Lockstep with a run that never switches: equal after every switch.
         switched.run(5);
         straight.run(5);
         assert_eq!(switched.state_hash(), straight.state_hash(), "after {s:?}");
         check_consistency(&switched).unwrap();
     }
-    let s = switched.strategy();
+    let s = switched.world().strategy();
     assert_eq!(
         (s.layout, s.lock, s.padding, s.threads),
         (Layout::Aos, LockStrategy::RwLock, Padding::Padded, 1)
@@ -103,25 +112,30 @@ fn a_layout_switch_keeps_every_value_bit_identical() {
     let scene = scene("churn", 2000);
     let mut w = world(&scene, Strategy::default());
     w.run(30);
-    let rows = |w: &World| -> Vec<_> {
-        (0..w.storage().len())
+    let rows = |w: &ParticleSim| -> Vec<_> {
+        let storage = w.world().storage();
+        (0..storage.len())
             .map(|i| {
-                let p = w.storage().row(i);
-                (p.entity, p.float_bits(), p.color)
+                let (e, p) = storage.row(i).unwrap();
+                (e, p.float_bits(), p.color)
             })
             .collect()
     };
     let before = rows(&w);
-    w.request(Switch::Layout(Layout::Aos));
+    w.request(Switch::Layout(Layout::Aos)).unwrap();
     w.run(0);
-    assert_eq!(w.storage().layout(), Layout::Soa, "run(0) applies nothing");
+    assert_eq!(
+        w.world().storage().layout(),
+        Layout::Soa,
+        "run(0) applies nothing"
+    );
     // Apply through a real step boundary, then compare against the same step without a switch.
     let mut twin = world(&scene, Strategy::default());
     twin.run(30);
     assert_eq!(rows(&twin), before);
     w.step();
     twin.step();
-    assert_eq!(w.storage().layout(), Layout::Aos);
+    assert_eq!(w.world().storage().layout(), Layout::Aos);
     assert_eq!(rows(&w), rows(&twin));
 }
 
@@ -154,8 +168,37 @@ fn memory_reaches_a_steady_high_water_mark_under_churn() {
 fn budget_changes_apply_between_steps() {
     let scene = scene("churn", 4000);
     let mut w = world(&scene, Strategy::default());
-    w.request(Switch::Budget(1000));
+    w.set_budget(1000).unwrap();
     w.run(200);
     assert!(w.len() <= 1000, "{}", w.len());
     assert_eq!(w.budget(), 1000);
+    let e = w.set_budget(0).unwrap_err();
+    assert_eq!(e.parameter(), "budget");
+    assert_eq!(w.budget(), 1000, "a refused budget changes nothing");
+}
+
+#[test]
+fn bad_parameters_are_errors_that_name_them() {
+    let scene = scene("default", 1000);
+    let zero = Strategy {
+        threads: 0,
+        ..Strategy::default()
+    };
+    let e = ParticleSim::new(scene.clone(), zero).err().unwrap();
+    assert!(
+        e.to_string().starts_with("threads = 0: expected 1 to"),
+        "{e}"
+    );
+    let mut w = world(&scene, Strategy::default());
+    assert!(w.request(Switch::Threads(0)).is_err());
+    assert_eq!(
+        w.world().desired(),
+        w.world().strategy(),
+        "nothing was queued"
+    );
+    let mut bad = scene.clone();
+    bad.world.dt = 0.0;
+    let e = ParticleSim::new(bad, Strategy::default()).err().unwrap();
+    assert!(e.to_string().contains("world.dt"), "{e}");
+    assert!(w.with_chunk_rows(0).is_err());
 }

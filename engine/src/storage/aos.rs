@@ -1,14 +1,23 @@
-//! Array-of-structures layout: a `Vec<B>` of whole bundles.
+//! Array-of-structures layout: one `Vec` of whole rows (entity + bundle).
 //!
-//! Every row visit loads the bundle's cache lines, whichever fields a system uses: that
+//! Every row visit loads the row's cache lines, whichever fields a system uses: that
 //! memory traffic is what the AoS/SoA comparison measures. The code path is the same generic
 //! system as for SoA.
 
 use super::{Bundle, DenseRows, Rows};
 use crate::entity::Entity;
 
+/// One AoS row: the entity and its bundle, side by side in memory.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AosRow<B> {
+    /// The owning entity.
+    pub entity: Entity,
+    /// Its components.
+    pub bundle: B,
+}
+
 /// Shared AoS rows.
-pub struct AosRef<'a, B>(pub &'a [B]);
+pub struct AosRef<'a, B>(&'a [AosRow<B>]);
 
 // Manual impls: a derive would add a needless `B: Clone` bound.
 impl<B> Clone for AosRef<'_, B> {
@@ -18,8 +27,22 @@ impl<B> Clone for AosRef<'_, B> {
 }
 impl<B> Copy for AosRef<'_, B> {}
 
+impl<'a, B> AosRef<'a, B> {
+    /// The rows as a slice.
+    pub fn as_slice(&self) -> &'a [AosRow<B>] {
+        self.0
+    }
+}
+
 /// Mutable AoS rows.
-pub struct AosMut<'a, B>(pub &'a mut [B]);
+pub struct AosMut<'a, B>(&'a mut [AosRow<B>]);
+
+impl<'a, B> AosMut<'a, B> {
+    /// Rows over `rows` (for tests and benches that keep rows in their own `Vec`).
+    pub fn new(rows: &'a mut [AosRow<B>]) -> Self {
+        AosMut(rows)
+    }
+}
 
 impl<'a, B: Bundle> Rows<'a> for AosRef<'a, B> {
     type Item = B::Ref<'a>;
@@ -32,7 +55,9 @@ impl<'a, B: Bundle> Rows<'a> for AosRef<'a, B> {
     }
     #[inline]
     fn for_each(self, mut f: impl FnMut(Self::Item)) {
-        self.0.iter().for_each(|row| f(row.as_ref()));
+        self.0
+            .iter()
+            .for_each(|row| f(B::view(&row.entity, &row.bundle)));
     }
 }
 
@@ -47,11 +72,13 @@ impl<'a, B: Bundle> Rows<'a> for AosMut<'a, B> {
     }
     #[inline]
     fn for_each(self, mut f: impl FnMut(Self::Item)) {
-        self.0.iter_mut().for_each(|row| f(row.as_mut()));
+        self.0
+            .iter_mut()
+            .for_each(|row| f(B::view_mut(&row.entity, &mut row.bundle)));
     }
 }
 
-impl<B: Bundle> DenseRows<B> for Vec<B> {
+impl<B: Bundle> DenseRows<B> for Vec<AosRow<B>> {
     type Ref<'a>
         = AosRef<'a, B>
     where
@@ -67,31 +94,29 @@ impl<B: Bundle> DenseRows<B> for Vec<B> {
         Vec::capacity(self)
     }
     fn heap_bytes(&self) -> usize {
-        Vec::capacity(self) * size_of::<B>()
+        Vec::capacity(self) * size_of::<AosRow<B>>()
     }
     fn reserve(&mut self, additional: usize) {
         Vec::reserve(self, additional)
     }
-    fn push(&mut self, row: B) {
-        Vec::push(self, row)
+    fn push_row(&mut self, entity: Entity, bundle: B) {
+        Vec::push(self, AosRow { entity, bundle })
     }
     fn clear(&mut self) {
         Vec::clear(self)
     }
-    fn swap_remove(&mut self, i: usize) -> B {
-        Vec::swap_remove(self, i)
+    fn swap_remove_row(&mut self, i: usize) -> B {
+        Vec::swap_remove(self, i).bundle
     }
     fn get(&self, i: usize) -> B {
-        self[i]
-    }
-    fn set(&mut self, i: usize, row: B) {
-        self[i] = row;
+        self[i].bundle
     }
     fn entity(&self, i: usize) -> Entity {
-        self[i].entity()
+        self[i].entity
     }
     fn row_mut(&mut self, i: usize) -> B::Mut<'_> {
-        self[i].as_mut()
+        let row = &mut self[i];
+        B::view_mut(&row.entity, &mut row.bundle)
     }
     fn rows(&self) -> AosRef<'_, B> {
         AosRef(self)

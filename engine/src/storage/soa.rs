@@ -1,20 +1,22 @@
 //! Structure-of-arrays layout, generated per bundle by [`bundle!`](crate::bundle).
 
-/// Declares a bundle: the row struct (the AoS element) and, in a module of the given name,
-/// its SoA columns and row views, wired to [`Storage`](crate::storage::Storage).
+/// Declares a bundle: a plain struct of components and, in a module of the given name, its
+/// SoA columns, row views and field accessors, wired to [`Storage`](crate::storage::Storage).
 ///
 /// Inside the module `$module` it generates:
-/// - `Ref<'a>` / `Mut<'a>`: one row as a struct of references to its fields;
-/// - `Columns`: one `Vec` per field (the SoA container);
-/// - `ColumnsRef<'a>` / `ColumnsMut<'a>`: column slices with public fields, for systems
-///   that want raw slices; they also implement [`Rows`](crate::storage::Rows).
+/// - `Ref<'a>` / `Mut<'a>`: one row as a struct of references to its fields, plus the
+///   row's `entity`;
+/// - `Columns`: one `Vec` per field (the SoA container), and `ColumnsRef<'a>` /
+///   `ColumnsMut<'a>`: column slices with public fields, for systems that want raw slices;
+/// - `FIELDS`: one [`Field`](crate::storage::Field) per field, to read a field as one
+///   contiguous slice in either layout ([`Storage::slice_of`](crate::storage::Storage::slice_of)).
 ///
-/// Every bundle gets an `entity: Entity` field first. Declare bundles at module level (not
-/// inside a function): field types are resolved in the enclosing module's scope.
+/// Declare bundles at module level (not inside a function): field types are resolved in
+/// the enclosing module's scope. Generic code over bundles (systems, `Storage<B>`) is
+/// compiled at the opt-level of the crate that instantiates it.
 ///
 /// ```
-/// use engine::storage::{Layout, Rows, Storage};
-/// use engine::{bundle, with_rows, entity::EntityAllocator};
+/// use engine::prelude::*;
 ///
 /// bundle! {
 ///     /// A light in the scene.
@@ -22,16 +24,14 @@
 ///         /// Brightness in lumens.
 ///         pub lumens: f32,
 ///         /// Position.
-///         pub at: [f32; 2],
+///         pub at: Vec2,
 ///     }
 /// }
 ///
 /// # fn main() {
-/// let mut entities = EntityAllocator::new();
 /// let mut lights: Storage<Light> = Storage::new(Layout::Soa);
-/// let e = entities.spawn();
-/// lights.insert(Light { entity: e, lumens: 800.0, at: [0.0, 1.0] });
-/// with_rows!(lights.rows_mut(), mut |rows| rows.for_each(|l: light::Mut| *l.lumens /= 2.0));
+/// let e = lights.spawn(Light { lumens: 800.0, at: Vec2::Y });
+/// with_rows!(lights.rows_mut(), |rows| rows.for_each(|l: light::Mut| *l.lumens /= 2.0));
 /// assert_eq!(lights.get(e).unwrap().lumens, 400.0);
 /// # }
 /// ```
@@ -46,8 +46,6 @@ macro_rules! bundle {
         $(#[$meta])*
         #[derive(Clone, Copy, Debug, PartialEq)]
         $vis struct $name {
-            /// The entity that owns this bundle.
-            pub entity: $crate::entity::Entity,
             $( $(#[$fmeta])* $fvis $field: $ty, )*
         }
 
@@ -56,25 +54,24 @@ macro_rules! bundle {
             type Mut<'a> = $module::Mut<'a>;
             type Columns = $module::Columns;
             #[inline]
-            fn entity(&self) -> $crate::entity::Entity {
-                self.entity
+            fn view<'a>(entity: &'a $crate::entity::Entity, row: &'a Self) -> $module::Ref<'a> {
+                $module::Ref { entity, $( $field: &row.$field, )* }
             }
             #[inline]
-            fn as_mut(&mut self) -> $module::Mut<'_> {
-                $module::Mut { entity: &self.entity, $( $field: &mut self.$field, )* }
-            }
-            #[inline]
-            fn as_ref(&self) -> $module::Ref<'_> {
-                $module::Ref { entity: &self.entity, $( $field: &self.$field, )* }
+            fn view_mut<'a>(
+                entity: &'a $crate::entity::Entity,
+                row: &'a mut Self,
+            ) -> $module::Mut<'a> {
+                $module::Mut { entity, $( $field: &mut row.$field, )* }
             }
         }
 
-        #[doc = concat!("SoA storage and row views of [`", stringify!($name), "`].")]
+        #[doc = concat!("SoA columns, row views and field accessors of [`", stringify!($name), "`].")]
         $vis mod $module {
             #![allow(unused_imports)]
             use super::*;
             use $crate::entity::Entity;
-            use $crate::storage::{DenseRows, Rows};
+            use $crate::storage::{DenseRows, Field, Rows};
 
             /// One row, shared.
             #[derive(Clone, Copy)]
@@ -112,6 +109,22 @@ macro_rules! bundle {
                 pub entity: &'a [Entity],
                 $( #[allow(missing_docs)] pub $field: &'a mut [$ty], )*
             }
+
+            /// One accessor per field, for [`Storage::slice_of`]($crate::storage::Storage::slice_of).
+            #[allow(dead_code)]
+            pub struct Fields {
+                $( #[allow(missing_docs)] pub $field: Field<super::$name, $ty>, )*
+            }
+
+            #[doc = concat!("The fields of [`", stringify!($name), "`](super::", stringify!($name), ").")]
+            #[allow(dead_code)]
+            pub const FIELDS: Fields = Fields {
+                $( $field: Field::new(
+                    stringify!($field),
+                    |c: &Columns| &c.$field[..],
+                    |row: &super::$name| &row.$field,
+                ), )*
+            };
 
             impl<'a> Rows<'a> for ColumnsRef<'a> {
                 type Item = Ref<'a>;
@@ -172,26 +185,20 @@ macro_rules! bundle {
                     self.entity.reserve(additional);
                     $( self.$field.reserve(additional); )*
                 }
-                fn push(&mut self, row: super::$name) {
-                    self.entity.push(row.entity);
+                fn push_row(&mut self, entity: Entity, row: super::$name) {
+                    self.entity.push(entity);
                     $( self.$field.push(row.$field); )*
                 }
                 fn clear(&mut self) {
                     self.entity.clear();
                     $( self.$field.clear(); )*
                 }
-                fn swap_remove(&mut self, i: usize) -> super::$name {
-                    super::$name {
-                        entity: self.entity.swap_remove(i),
-                        $( $field: self.$field.swap_remove(i), )*
-                    }
+                fn swap_remove_row(&mut self, i: usize) -> super::$name {
+                    self.entity.swap_remove(i);
+                    super::$name { $( $field: self.$field.swap_remove(i), )* }
                 }
                 fn get(&self, i: usize) -> super::$name {
-                    super::$name { entity: self.entity[i], $( $field: self.$field[i], )* }
-                }
-                fn set(&mut self, i: usize, row: super::$name) {
-                    self.entity[i] = row.entity;
-                    $( self.$field[i] = row.$field; )*
+                    super::$name { $( $field: self.$field[i], )* }
                 }
                 fn entity(&self, i: usize) -> Entity {
                     self.entity[i]

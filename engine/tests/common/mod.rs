@@ -1,6 +1,6 @@
 //! Helpers shared by the integration tests.
 
-use engine::scene::Scene;
+use engine::particles::scene::Scene;
 use std::path::Path;
 
 /// A shipped scene, scaled to `particles`.

@@ -1,26 +1,10 @@
 //! Emitters: turn a scene's emitter description into spawn requests, deterministically.
 
-use crate::scene::{self, Shape};
+use super::particle::Particle;
+use super::scene::{self, Shape};
 use glam::Vec2;
 use rand::Rng;
 use std::f32::consts::TAU;
-
-/// A particle to be created at the end of the step (it has no entity yet).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Spawn {
-    /// Initial position.
-    pub position: Vec2,
-    /// Initial velocity.
-    pub velocity: Vec2,
-    /// Colour.
-    pub color: [u8; 4],
-    /// Initial age (non-zero for a pre-aged burst).
-    pub age: f32,
-    /// Lifetime in seconds.
-    pub lifetime: f32,
-    /// Mass.
-    pub mass: f32,
-}
 
 /// An emitter ready to run: its description plus parsed colours and the fractional
 /// particle carried between steps.
@@ -49,7 +33,13 @@ impl EmitterState {
     /// The initial burst, pre-aged: each particle gets a random age within its lifetime and
     /// is moved ballistically (under `gravity`) to where it would be by then, so a scene
     /// starts looking as if it had been running.
-    pub fn burst(&self, rng: &mut impl Rng, gravity: Vec2, bounds: Vec2, out: &mut Vec<Spawn>) {
+    pub fn burst(
+        &self,
+        rng: &mut impl Rng,
+        gravity: Vec2,
+        bounds: Vec2,
+        mut out: impl FnMut(Particle),
+    ) {
         for _ in 0..self.desc.burst {
             let mut s = self.sample(rng);
             if s.lifetime.is_finite() {
@@ -58,29 +48,29 @@ impl EmitterState {
                 s.position = s.position.clamp(Vec2::ZERO, bounds);
                 s.velocity += gravity * s.age;
             }
-            out.push(s);
+            out(s);
         }
     }
 
-    /// Spawns for one step of `dt` seconds, at most `room` of them.
+    /// Spawns for one step of `dt` seconds, at most `room` of them; returns how many.
     pub fn emit(
         &mut self,
         rng: &mut impl Rng,
         dt: f32,
         room: usize,
-        out: &mut Vec<Spawn>,
+        mut out: impl FnMut(Particle),
     ) -> usize {
         self.carry += f64::from(self.desc.rate) * f64::from(dt);
         let wanted = self.carry.floor();
         self.carry -= wanted;
         let n = (wanted as usize).min(room);
         for _ in 0..n {
-            out.push(self.sample(rng));
+            out(self.sample(rng));
         }
         n
     }
 
-    fn sample(&self, rng: &mut impl Rng) -> Spawn {
+    fn sample(&self, rng: &mut impl Rng) -> Particle {
         let d = &self.desc;
         let center = Vec2::from(d.position);
         let offset = match d.shape {
@@ -102,7 +92,7 @@ impl EmitterState {
         } else {
             f32::INFINITY
         };
-        Spawn {
+        Particle {
             position: center + offset,
             velocity: Vec2::from_angle(angle) * speed + swirl,
             color: ramp(&self.colors, rng.random()),
@@ -156,11 +146,15 @@ mod tests {
         let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(1);
         let mut out = Vec::new();
         let total: usize = (0..128)
-            .map(|_| e.emit(&mut rng, 1.0 / 128.0, usize::MAX, &mut out))
+            .map(|_| e.emit(&mut rng, 1.0 / 128.0, usize::MAX, |p| out.push(p)))
             .sum();
         assert_eq!(total, 96);
         assert_eq!(out.len(), 96);
-        assert_eq!(e.emit(&mut rng, 1.0, 5, &mut out), 5, "room caps the count");
+        assert_eq!(
+            e.emit(&mut rng, 1.0, 5, |p| out.push(p)),
+            5,
+            "room caps the count"
+        );
     }
 
     #[test]
@@ -191,12 +185,9 @@ mod tests {
         let run = |seed| {
             let mut out = Vec::new();
             let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(seed);
-            e.burst(
-                &mut rng,
-                Vec2::new(0.0, -10.0),
-                Vec2::splat(100.0),
-                &mut out,
-            );
+            e.burst(&mut rng, Vec2::new(0.0, -10.0), Vec2::splat(100.0), |p| {
+                out.push(p)
+            });
             out
         };
         assert_eq!(run(3), run(3));

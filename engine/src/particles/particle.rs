@@ -1,12 +1,13 @@
-//! The engine's particle bundle, declared with [`bundle!`](crate::bundle).
+//! The engine's particle bundle, declared with [`bundle!`](crate::bundle) like any user's.
 
 use glam::Vec2;
 
-// So users write `engine::particle::Mut` rather than `engine::particle::particle::Mut`.
-pub use self::particle::{Columns, ColumnsMut, ColumnsRef, Mut, Ref};
+// So users write `particles::particle::Mut` rather than `particles::particle::particle::Mut`.
+pub use self::particle::{Columns, ColumnsMut, ColumnsRef, FIELDS, Fields, Mut, Ref};
 
 crate::bundle! {
-    /// One particle: 40 bytes as an AoS row, seven columns as SoA.
+    /// One particle: 32 bytes of fields; 40 with its entity as an AoS row, seven columns
+    /// plus the entities as SoA.
     pub mod particle: Particle {
         /// Position in world units.
         pub position: Vec2,
@@ -25,9 +26,8 @@ crate::bundle! {
 
 impl Particle {
     /// A white, unit-mass particle that lives forever.
-    pub fn at(entity: crate::entity::Entity, position: Vec2, velocity: Vec2) -> Particle {
+    pub fn at(position: Vec2, velocity: Vec2) -> Particle {
         Particle {
-            entity,
             position,
             velocity,
             color: [255; 4],
@@ -36,9 +36,7 @@ impl Particle {
             mass: 1.0,
         }
     }
-}
 
-impl Particle {
     /// The float fields' bit patterns (position, velocity, age, lifetime, mass), for exact
     /// comparisons and hashing: equal bits, bit-identical particles.
     pub fn float_bits(&self) -> [u32; 7] {
@@ -55,4 +53,5 @@ impl Particle {
     }
 }
 
-const _: () = assert!(size_of::<Particle>() == 40);
+const _: () = assert!(size_of::<Particle>() == 32);
+const _: () = assert!(size_of::<crate::storage::AosRow<Particle>>() == 40);

@@ -5,7 +5,7 @@
 //! any input.
 //!
 //! ```
-//! let scene = engine::scene::Scene::parse("inline.toml", r#"
+//! let scene = engine::particles::scene::Scene::parse("inline.toml", r#"
 //!     [world]
 //!     width = 800.0
 //!     height = 600.0
@@ -15,7 +15,7 @@
 //!     burst = 1000
 //! "#).unwrap();
 //! assert_eq!(scene.world.particles, 1000);
-//! assert!(engine::scene::Scene::parse("bad.toml", "[world]\nwidth = -1").is_err());
+//! assert!(engine::particles::scene::Scene::parse("bad.toml", "[world]\nwidth = -1").is_err());
 //! ```
 
 use serde::Deserialize;
@@ -181,6 +181,52 @@ pub struct Emitter {
     pub swirl: f32,
 }
 
+impl Default for Scene {
+    /// An empty 1000 x 1000 world with a budget of 10 000 particles, no forces, attractors
+    /// or emitters: a starting point for scenes built in code.
+    fn default() -> Self {
+        Scene {
+            name: String::new(),
+            seed: default_seed(),
+            world: WorldConfig::default(),
+            forces: Forces::default(),
+            attractors: Vec::new(),
+            emitters: Vec::new(),
+        }
+    }
+}
+
+impl Default for WorldConfig {
+    /// 1000 x 1000 world units, 10 000 particles, 1/120 s steps, at most 4 per frame.
+    fn default() -> Self {
+        WorldConfig {
+            width: 1000.0,
+            height: 1000.0,
+            particles: 10_000,
+            dt: default_dt(),
+            max_steps_per_frame: default_max_steps(),
+        }
+    }
+}
+
+impl Default for Emitter {
+    /// A white point emitter at the origin, aimed up, no rate or burst, immortal particles.
+    fn default() -> Self {
+        Emitter {
+            position: [0.0, 0.0],
+            rate: 0.0,
+            burst: 0,
+            shape: Shape::Point,
+            direction: default_direction(),
+            spread: 0.0,
+            speed: [0.0, 0.0],
+            lifetime: default_lifetime(),
+            colors: default_colors(),
+            swirl: 0.0,
+        }
+    }
+}
+
 fn default_seed() -> u64 {
     1
 }
@@ -233,7 +279,7 @@ impl fmt::Display for SceneError {
 impl std::error::Error for SceneError {}
 
 /// The default scene, embedded so the binary runs from any folder.
-pub const DEFAULT_SCENE: &str = include_str!("../../assets/scenes/default.toml");
+pub const DEFAULT_SCENE: &str = include_str!("../../scenes/default.toml");
 
 impl Scene {
     /// Parses and validates `text`; `file` names it in errors.
@@ -248,11 +294,9 @@ impl Scene {
                 reason: e.message().trim().to_string(),
             }
         })?;
-        scene.validate().map_err(|(field, reason)| SceneError {
+        scene.validate().map_err(|e| SceneError {
             file: file.to_string(),
-            location: None,
-            field: Some(field),
-            reason,
+            ..e
         })?;
         Ok(scene)
     }
@@ -296,8 +340,14 @@ impl Scene {
     /// and rates scale in proportion, and the neighbour-repulsion radius shrinks as
     /// `1/sqrt(scale)`, so each particle keeps about as many neighbours (more, smaller
     /// particles, not a denser crowd).
-    pub fn with_particles(mut self, particles: u32) -> Result<Scene, String> {
-        check_range("particles", particles as f64, 1.0, MAX_PARTICLES as f64)?;
+    ///
+    /// # Errors
+    /// If the scene is not valid to begin with (the error names the field), if `particles`
+    /// is out of range, or if scaling would push a value out of its range.
+    pub fn with_particles(mut self, particles: u32) -> Result<Scene, SceneError> {
+        self.validate()?;
+        check_range("", particles as f64, 1.0, MAX_PARTICLES as f64)
+            .map_err(|reason| in_code("world.particles".into(), reason))?;
         let scale = particles as f64 / self.world.particles.max(1) as f64;
         self.world.particles = particles;
         for e in &mut self.emitters {
@@ -307,14 +357,27 @@ impl Scene {
         if let Some(r) = &mut self.forces.repulsion {
             r.radius = (r.radius as f64 / scale.sqrt()) as f32;
         }
-        self.validate().map_err(|(field, reason)| {
-            format!("{particles} particles would make `{field}` {reason}")
+        self.validate_fields().map_err(|(field, reason)| {
+            in_code(
+                "world.particles".into(),
+                format!("{particles} particles would make `{field}` {reason}"),
+            )
         })?;
         Ok(self)
     }
 
+    /// Checks every value's range, as loading a file does; for scenes built in code.
+    ///
+    /// # Errors
+    /// Names the first field out of range, its value and the accepted range (the file is
+    /// given as `(in code)`; [`Scene::parse`] puts the file name in).
+    pub fn validate(&self) -> Result<(), SceneError> {
+        self.validate_fields()
+            .map_err(|(field, reason)| in_code(field, reason))
+    }
+
     /// Checks every value's range; returns the field path and the reason.
-    fn validate(&self) -> Result<(), (String, String)> {
+    fn validate_fields(&self) -> Result<(), (String, String)> {
         let w = &self.world;
         check_range("", w.width as f64, 1.0, MAX_WORLD_SIDE as f64).map_err(at("world.width"))?;
         check_range("", w.height as f64, 1.0, MAX_WORLD_SIDE as f64).map_err(at("world.height"))?;
@@ -388,6 +451,16 @@ impl Scene {
             }
         }
         Ok(())
+    }
+}
+
+/// An error about `field` of a scene built in code.
+fn in_code(field: String, reason: String) -> SceneError {
+    SceneError {
+        file: "(in code)".into(),
+        location: None,
+        field: Some(field),
+        reason,
     }
 }
 
@@ -613,7 +686,29 @@ mod tests {
             "same neighbours per particle"
         );
         let e = swarm.with_particles(MAX_PARTICLES).unwrap_err();
-        assert!(e.contains("forces.repulsion.radius"), "{e}");
+        assert!(e.to_string().contains("forces.repulsion.radius"), "{e}");
+    }
+
+    #[test]
+    fn scenes_built_in_code_are_checked_like_files() {
+        assert_eq!(Scene::default().validate(), Ok(()));
+        let mut scene = Scene::default();
+        scene.world.width = f32::NAN;
+        let e = scene.validate().unwrap_err();
+        assert_eq!(
+            (e.file.as_str(), e.field.as_deref()),
+            ("(in code)", Some("world.width"))
+        );
+        let mut scene = Scene::default();
+        scene.world.dt = 0.0;
+        let e = scene.with_particles(100).unwrap_err();
+        assert_eq!(
+            e.field.as_deref(),
+            Some("world.dt"),
+            "blames dt, not the count: {e}"
+        );
+        let e = Scene::default().with_particles(0).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("world.particles"), "{e}");
     }
 
     #[test]

@@ -1,20 +1,20 @@
-//! The per-particle systems, each written once over [`Rows`] and monomorphised per layout.
+//! The particle kernels, each written once over [`Rows`] (or [`Lanes`]) and monomorphised
+//! per layout.
 //!
-//! Each function handles one chunk of rows (the world splits the storage across rayon
-//! workers with [`for_each_chunk`](crate::parallel::for_each_chunk)). Per-particle work is
-//! plain arithmetic on the row's fields; loops stay free of dynamic dispatch so the SoA
-//! instantiation vectorises where the work allows.
+//! Each function handles one chunk of rows (the preset splits the storage across rayon
+//! workers with [`for_each_chunk`]). Per-particle work is plain arithmetic on the row's
+//! fields; loops stay free of dynamic dispatch so the SoA instantiation vectorises where the
+//! work allows.
 
-use crate::counters::{Counter, Counters};
-use crate::entity::Entity;
+use super::particle::{self, Particle};
+use crate::counters::{CounterId, Counters};
 use crate::grid::Grid;
-use crate::particle;
-use crate::particle::Particle;
-use crate::storage::AosMut;
-use crate::storage::Rows;
-use crate::sync::EventSink;
-use glam::{BVec2, BVec4A, Vec2, Vec4, Vec4Swizzles};
-use std::ops::{Add, Mul};
+use crate::lanes::{Lanes, PairKernel, Pairs};
+use crate::parallel::for_each_chunk;
+use crate::storage::{ByLayout, Rows, RowsMut};
+use crate::world::CommandWriter;
+use glam::{BVec4A, Vec2, Vec4};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The most attractors a scene may have (the mouse adds one more).
 pub const MAX_ATTRACTORS: usize = 8;
@@ -50,6 +50,16 @@ impl ForceField {
     }
 }
 
+/// Where [`forces`] counts its neighbour work.
+pub struct NeighbourTally<'c> {
+    /// The world's counters.
+    pub counters: &'c Counters,
+    /// Grid cells visited by neighbour queries.
+    pub cells_visited: CounterId,
+    /// Candidates tested for repulsion.
+    pub neighbour_checks: CounterId,
+}
+
 /// Applies attractors and neighbour repulsion to the velocities of one chunk of rows.
 ///
 /// Compiled twice: for baseline x86-64 and for AVX2 (picked at run time when the CPU has
@@ -61,7 +71,7 @@ pub fn forces<'a>(
     field: &ForceField,
     grid: Option<&Grid>,
     dt: f32,
-    counters: &Counters,
+    tally: &NeighbourTally,
 ) {
     let pulls = &field.pulls[..field.count];
     let inv_r = 1.0 / field.repulsion_radius;
@@ -86,8 +96,8 @@ pub fn forces<'a>(
             let push = Vec2::new(sum(px), sum(py));
             accel += push * (field.repulsion_strength * inv_r);
             // Counted per particle on purpose: this is where counter padding shows.
-            counters.add(Counter::CellsVisited, u64::from(cells));
-            counters.add(Counter::NeighbourChecks, checks);
+            tally.counters.add(tally.cells_visited, u64::from(cells));
+            tally.counters.add(tally.neighbour_checks, checks);
         }
         *p.velocity += accel * (dt / *p.mass);
     });
@@ -169,68 +179,38 @@ pub struct Motion {
     pub restitution: f32,
 }
 
-/// Gravity, drag, symplectic Euler and wall bounces for one chunk. Returns the bounces.
-///
-/// The arithmetic is written once, over a lane type: AoS rows run it on one `Vec2` per
-/// particle; SoA columns run it on a `Vec4` holding two particles' interleaved `x, y, x, y`
-/// (see [`MotionRows`]), so the vector lanes line up with the data and no shuffles are
-/// needed. Every lane does the same IEEE operations in both cases, so the layouts give
-/// bit-identical results (for NaN lanes, the same NaN-ness: Rust leaves NaN bits open).
-///
-/// # Panics
-/// If a [`MotionRows`] implementation hands over columns of different lengths.
-#[inline]
-pub fn integrate<'a>(rows: impl MotionRows<'a>, m: &Motion) -> u64 {
-    let bounces = match rows.into_motion_columns() {
-        Ok((positions, velocities)) => integrate_columns(positions, velocities, m),
-        Err(rows) => {
-            // Copies in locals: stores through the rows' `&mut` could alias `m` as far as
-            // LLVM knows, which would force a reload of every parameter on every row.
-            let lanes = MotionLanes::<Vec2>::new(m);
-            let mut bounces = 0;
-            rows.for_each(|p| bounces += step(p.position, p.velocity, &lanes));
-            bounces
+impl PairKernel for Motion {
+    type Params<L: Lanes> = MotionLanes<L>;
+
+    fn params<L: Lanes>(&self) -> MotionLanes<L> {
+        MotionLanes {
+            dt: L::repeat(Vec2::splat(self.dt)),
+            gravity_dt: L::repeat(self.gravity_dt),
+            damping: L::repeat(Vec2::splat(self.damping)),
+            bounds: L::repeat(self.bounds),
+            bounce: L::repeat(Vec2::splat(-self.restitution)),
         }
-    };
-    u64::from(bounces)
-}
-
-/// The SoA path of [`integrate`]: two particles per `Vec4`, the odd one out on `Vec2`.
-fn integrate_columns(positions: &mut [Vec2], velocities: &mut [Vec2], m: &Motion) -> u32 {
-    assert_eq!(positions.len(), velocities.len(), "columns of one storage");
-    let (position_pairs, last_position) = positions.as_chunks_mut::<2>();
-    let (velocity_pairs, last_velocity) = velocities.as_chunks_mut::<2>();
-    let wide = MotionLanes::<Vec4>::new(m);
-    let mut bounces = 0;
-    for (p, v) in position_pairs.iter_mut().zip(velocity_pairs) {
-        let (mut p4, mut v4) = (pair_to_lanes(*p), pair_to_lanes(*v));
-        bounces += step(&mut p4, &mut v4, &wide);
-        (*p, *v) = (lanes_to_pair(p4), lanes_to_pair(v4));
     }
-    let narrow = MotionLanes::<Vec2>::new(m);
-    for (p, v) in last_position.iter_mut().zip(last_velocity) {
-        bounces += step(p, v, &narrow);
+
+    /// Gravity, drag, semi-implicit (symplectic) Euler and wall bounces on one lane group
+    /// of positions and velocities. Branch-free (selects, not jumps). Returns the number of
+    /// components that hit a wall; a NaN position counts as a hit.
+    #[inline(always)]
+    fn apply<L: Lanes>(k: &MotionLanes<L>, position: &mut L, velocity: &mut L) -> u32 {
+        let v = (*velocity + k.gravity_dt) * k.damping;
+        let x = *position + v * k.dt;
+        let inside = x.max(L::ZERO).min(k.bounds);
+        // Clamping moved it exactly when it was outside (or NaN): one compare, not four.
+        let out = inside.cmpne(x);
+        *position = inside;
+        *velocity = v * L::select(out, k.bounce, L::ONE);
+        L::count(out)
     }
-    bounces
 }
 
-/// One integrate step on a lane of position and velocity components: each lane is an `x`
-/// or a `y` and the parameters are laid out to match. Branch-free (selects, not jumps).
-/// Returns the number of components that hit a wall.
-#[inline(always)]
-fn step<L: Lanes>(position: &mut L, velocity: &mut L, k: &MotionLanes<L>) -> u32 {
-    let v = (*velocity + k.gravity_dt) * k.damping;
-    let x = *position + v * k.dt;
-    let inside = x.max(L::ZERO).min(k.bounds);
-    // Clamping moved it exactly when it was outside (or NaN): one compare, not four.
-    let out = inside.cmpne(x);
-    *position = inside;
-    *velocity = v * L::select(out, k.bounce, L::ONE);
-    L::count(out)
-}
-
-/// [`Motion`] spread over the lanes of `L`, so [`step`] does per-lane arithmetic only.
-struct MotionLanes<L> {
+/// [`Motion`] spread over the lanes of `L`.
+#[derive(Clone, Copy, Debug)]
+pub struct MotionLanes<L> {
     dt: L,
     gravity_dt: L,
     damping: L,
@@ -239,112 +219,52 @@ struct MotionLanes<L> {
     bounce: L,
 }
 
-impl<L: Lanes> MotionLanes<L> {
-    fn new(m: &Motion) -> Self {
-        MotionLanes {
-            dt: L::repeat(Vec2::splat(m.dt)),
-            gravity_dt: L::repeat(m.gravity_dt),
-            damping: L::repeat(Vec2::splat(m.damping)),
-            bounds: L::repeat(m.bounds),
-            bounce: L::repeat(Vec2::splat(-m.restitution)),
-        }
-    }
-}
-
-fn pair_to_lanes([a, b]: [Vec2; 2]) -> Vec4 {
-    Vec4::new(a.x, a.y, b.x, b.y)
-}
-
-fn lanes_to_pair(v: Vec4) -> [Vec2; 2] {
-    [v.xy(), v.zw()]
-}
-
-/// A vector of interleaved `x, y` components: `Vec2` (one particle) or `Vec4` (two).
-trait Lanes: Copy + Add<Output = Self> + Mul<Output = Self> {
-    /// Per-lane comparison results.
-    type Mask: Copy;
-    const ZERO: Self;
-    const ONE: Self;
-    /// `xy` in every pair of lanes.
-    fn repeat(xy: Vec2) -> Self;
-    fn cmpne(self, rhs: Self) -> Self::Mask;
-    fn max(self, rhs: Self) -> Self;
-    fn min(self, rhs: Self) -> Self;
-    fn select(mask: Self::Mask, if_true: Self, if_false: Self) -> Self;
-    /// How many lanes are set.
-    fn count(mask: Self::Mask) -> u32;
-}
-
-/// Forwards to glam's inherent methods of the same names.
-macro_rules! lanes {
-    ($ty:ty, $mask:ty, |$xy:ident| $repeat:expr) => {
-        impl Lanes for $ty {
-            type Mask = $mask;
-            const ZERO: Self = <$ty>::ZERO;
-            const ONE: Self = <$ty>::ONE;
-            #[inline(always)]
-            fn repeat($xy: Vec2) -> Self {
-                $repeat
-            }
-            #[inline(always)]
-            fn cmpne(self, rhs: Self) -> $mask {
-                <$ty>::cmpne(self, rhs)
-            }
-            #[inline(always)]
-            fn max(self, rhs: Self) -> Self {
-                <$ty>::max(self, rhs)
-            }
-            #[inline(always)]
-            fn min(self, rhs: Self) -> Self {
-                <$ty>::min(self, rhs)
-            }
-            #[inline(always)]
-            fn select(mask: $mask, if_true: Self, if_false: Self) -> Self {
-                <$ty>::select(mask, if_true, if_false)
-            }
-            #[inline(always)]
-            fn count(mask: $mask) -> u32 {
-                mask.bitmask().count_ones()
-            }
+/// Gravity, drag, symplectic Euler and wall bounces for every row, split into chunks of
+/// `chunk_rows` over the current rayon pool. Returns the bounces.
+///
+/// SoA columns run the kernel on `Vec4` lanes holding two particles (see [`Pairs`]); AoS
+/// rows run it on one `Vec2` per particle. Every lane does the same IEEE operations in both
+/// cases, so the layouts give bit-identical results (for NaN lanes, the same NaN-ness: Rust
+/// leaves NaN bits open).
+pub fn integrate(rows: RowsMut<'_, Particle>, m: &Motion, chunk_rows: usize) -> u64 {
+    let bounces = AtomicU64::new(0);
+    let add = |n: u64| {
+        if n > 0 {
+            bounces.fetch_add(n, Ordering::Relaxed);
         }
     };
-}
-
-lanes!(Vec2, BVec2, |xy| xy);
-lanes!(Vec4, BVec4A, |xy| Vec4::new(xy.x, xy.y, xy.x, xy.y));
-
-/// Rows [`integrate`] runs on. SoA rows hand over their position and velocity columns, so
-/// the system can lay two particles in one `Vec4`; AoS rows are visited one by one.
-pub trait MotionRows<'a>: Rows<'a, Item = particle::Mut<'a>> {
-    /// The position and velocity columns (of equal length), or the rows back if this
-    /// layout has none.
-    fn into_motion_columns(self) -> Result<(&'a mut [Vec2], &'a mut [Vec2]), Self>;
-}
-
-impl<'a> MotionRows<'a> for particle::ColumnsMut<'a> {
-    fn into_motion_columns(self) -> Result<(&'a mut [Vec2], &'a mut [Vec2]), Self> {
-        Ok((self.position, self.velocity))
+    match rows {
+        ByLayout::Soa(columns) => {
+            let pairs = Pairs::new(columns.position, columns.velocity)
+                .expect("the columns of one storage have one length");
+            for_each_chunk(pairs, chunk_rows, &|chunk, _| add(chunk.run(m)));
+        }
+        ByLayout::Aos(rows) => {
+            for_each_chunk(rows, chunk_rows, &|chunk, _| add(integrate_rows(chunk, m)))
+        }
     }
+    bounces.into_inner()
 }
 
-impl<'a> MotionRows<'a> for AosMut<'a, Particle> {
-    fn into_motion_columns(self) -> Result<(&'a mut [Vec2], &'a mut [Vec2]), Self> {
-        Err(self)
-    }
+/// [`integrate`] on rows visited one by one (the AoS path, also usable on any rows).
+pub fn integrate_rows<'a>(rows: impl Rows<'a, Item = particle::Mut<'a>>, m: &Motion) -> u64 {
+    let lanes = m.params::<Vec2>();
+    let mut bounces = 0u64;
+    rows.for_each(|p| bounces += u64::from(Motion::apply(&lanes, p.position, p.velocity)));
+    bounces
 }
 
-/// Ages one chunk; particles past their lifetime go to `deaths`. Returns the deaths.
+/// Ages one chunk; particles past their lifetime are queued for despawn. Returns the deaths.
 pub fn age<'a>(
     rows: impl Rows<'a, Item = particle::Mut<'a>>,
     dt: f32,
-    deaths: &EventSink<Entity>,
+    commands: &mut CommandWriter<'_, Particle>,
 ) -> u64 {
-    let mut writer = deaths.writer();
     let mut died = 0;
     rows.for_each(|p| {
         *p.age += dt;
         if *p.age >= *p.lifetime {
-            writer.push(*p.entity);
+            commands.despawn(*p.entity);
             died += 1;
         }
     });
@@ -356,20 +276,36 @@ mod tests {
     use super::*;
     use crate::counters::Padding;
     use crate::entity::EntityAllocator;
+    use crate::storage::{AosMut, AosRow};
     use crate::sync::LockStrategy;
+    use crate::world::Commands;
 
-    fn particles(n: usize) -> Vec<Particle> {
+    /// Runs `f` on the storage's AoS rows.
+    fn with_rows<R>(
+        storage: &mut crate::storage::Storage<Particle>,
+        f: impl FnOnce(AosMut<'_, Particle>) -> R,
+    ) -> R {
+        match storage.rows_mut() {
+            ByLayout::Aos(rows) => f(rows),
+            ByLayout::Soa(_) => unreachable!("an AoS storage"),
+        }
+    }
+
+    fn particles(n: usize) -> Vec<AosRow<Particle>> {
         let mut ids = EntityAllocator::new();
         (0..n)
-            .map(|i| Particle::at(ids.spawn(), Vec2::new(i as f32, 5.0), Vec2::new(1.0, 0.0)))
+            .map(|i| AosRow {
+                entity: ids.spawn(),
+                bundle: Particle::at(Vec2::new(i as f32, 5.0), Vec2::new(1.0, 0.0)),
+            })
             .collect()
     }
 
     #[test]
     fn integrate_bounces_off_walls_and_keeps_particles_inside() {
         let mut ps = particles(3);
-        ps[0].velocity = Vec2::new(-100.0, 0.0);
-        ps[2].velocity = Vec2::new(0.0, 100.0);
+        ps[0].bundle.velocity = Vec2::new(-100.0, 0.0);
+        ps[2].bundle.velocity = Vec2::new(0.0, 100.0);
         let m = Motion {
             dt: 0.1,
             gravity_dt: Vec2::ZERO,
@@ -377,12 +313,12 @@ mod tests {
             bounds: Vec2::new(10.0, 10.0),
             restitution: 0.5,
         };
-        assert_eq!(integrate(AosMut(&mut ps), &m), 2);
-        assert_eq!(ps[0].position, Vec2::new(0.0, 5.0));
-        assert_eq!(ps[0].velocity, Vec2::new(50.0, 0.0));
-        assert_eq!(ps[1].position, Vec2::new(1.1, 5.0));
-        assert_eq!(ps[2].position, Vec2::new(2.0, 10.0));
-        assert_eq!(ps[2].velocity, Vec2::new(0.0, -50.0));
+        assert_eq!(integrate_rows(AosMut::new(&mut ps), &m), 2);
+        assert_eq!(ps[0].bundle.position, Vec2::new(0.0, 5.0));
+        assert_eq!(ps[0].bundle.velocity, Vec2::new(50.0, 0.0));
+        assert_eq!(ps[1].bundle.position, Vec2::new(1.1, 5.0));
+        assert_eq!(ps[2].bundle.position, Vec2::new(2.0, 10.0));
+        assert_eq!(ps[2].bundle.velocity, Vec2::new(0.0, -50.0));
     }
 
     /// Values where a scalar and a vector max/min/compare differ most easily.
@@ -400,13 +336,13 @@ mod tests {
     ];
 
     /// `n` particles whose positions and velocities cycle through [`AWKWARD`].
-    fn awkward(n: usize, nan: bool) -> Vec<Particle> {
+    fn awkward(n: usize, nan: bool) -> Vec<AosRow<Particle>> {
         let values: Vec<f32> = AWKWARD.into_iter().filter(|v| nan || !v.is_nan()).collect();
         let at = |k: usize| values[k % values.len()];
         let mut rows = particles(n);
         for (i, p) in rows.iter_mut().enumerate() {
-            p.position = Vec2::new(at(i), at(i / 9 + 4));
-            p.velocity = Vec2::new(at(i * 7 + 1), -at(i * 5 + 2));
+            p.bundle.position = Vec2::new(at(i), at(i / 9 + 4));
+            p.bundle.velocity = Vec2::new(at(i * 7 + 1), -at(i * 5 + 2));
         }
         rows
     }
@@ -432,14 +368,17 @@ mod tests {
         let m = AWKWARD_MOTION;
         for n in [0, 1, 2, 3, 8, 81] {
             let mut rows = awkward(n, true);
-            let mut positions: Vec<Vec2> = rows.iter().map(|p| p.position).collect();
-            let mut velocities: Vec<Vec2> = rows.iter().map(|p| p.velocity).collect();
-            let on_rows = integrate(AosMut(&mut rows), &m);
-            let on_columns = integrate_columns(&mut positions, &mut velocities, &m);
-            assert_eq!(on_rows, u64::from(on_columns), "bounces, n = {n}");
+            let mut positions: Vec<Vec2> = rows.iter().map(|p| p.bundle.position).collect();
+            let mut velocities: Vec<Vec2> = rows.iter().map(|p| p.bundle.velocity).collect();
+            let on_rows = integrate_rows(AosMut::new(&mut rows), &m);
+            let on_columns = Pairs::new(&mut positions, &mut velocities).unwrap().run(&m);
+            assert_eq!(on_rows, on_columns, "bounces, n = {n}");
             for (i, p) in rows.iter().enumerate() {
-                assert!(same(p.position, positions[i]), "position {i} of {n}");
-                assert!(same(p.velocity, velocities[i]), "velocity {i} of {n}");
+                assert!(same(p.bundle.position, positions[i]), "position {i} of {n}");
+                assert!(
+                    same(p.bundle.velocity, velocities[i]),
+                    "velocity {i} of {n}"
+                );
             }
         }
     }
@@ -452,12 +391,16 @@ mod tests {
         // Infinite inputs stay in: they make NaN positions (inf - inf), which are left out.
         let m = AWKWARD_MOTION;
         let mut rows = awkward(90, false);
-        rows.retain(|p| !(p.position + (p.velocity + m.gravity_dt) * m.damping * m.dt).is_nan());
+        rows.retain(|r| {
+            let p = &r.bundle;
+            !(p.position + (p.velocity + m.gravity_dt) * m.damping * m.dt).is_nan()
+        });
         assert!(rows.len() > 60, "most rows stay");
         let mut bounces = 0;
         let expected: Vec<(Vec2, Vec2)> = rows
             .iter()
-            .map(|p| {
+            .map(|r| {
+                let p = &r.bundle;
                 let mut v = (p.velocity + m.gravity_dt) * m.damping;
                 let mut x = p.position + v * m.dt;
                 let out_x = x.x < 0.0 || x.x > m.bounds.x;
@@ -473,17 +416,17 @@ mod tests {
                 (x, v)
             })
             .collect();
-        let mut positions: Vec<Vec2> = rows.iter().map(|p| p.position).collect();
-        let mut velocities: Vec<Vec2> = rows.iter().map(|p| p.velocity).collect();
-        assert_eq!(integrate(AosMut(&mut rows), &m), bounces);
+        let mut positions: Vec<Vec2> = rows.iter().map(|p| p.bundle.position).collect();
+        let mut velocities: Vec<Vec2> = rows.iter().map(|p| p.bundle.velocity).collect();
+        assert_eq!(integrate_rows(AosMut::new(&mut rows), &m), bounces);
         assert_eq!(
-            u64::from(integrate_columns(&mut positions, &mut velocities, &m)),
+            Pairs::new(&mut positions, &mut velocities).unwrap().run(&m),
             bounces
         );
         let bits = |v: Vec2| v.to_array().map(f32::to_bits);
         for (i, (x, v)) in expected.into_iter().enumerate() {
-            assert_eq!(bits(rows[i].position), bits(x), "row position {i}");
-            assert_eq!(bits(rows[i].velocity), bits(v), "row velocity {i}");
+            assert_eq!(bits(rows[i].bundle.position), bits(x), "row position {i}");
+            assert_eq!(bits(rows[i].bundle.velocity), bits(v), "row velocity {i}");
             assert_eq!(bits(positions[i]), bits(x), "column position {i}");
             assert_eq!(bits(velocities[i]), bits(v), "column velocity {i}");
         }
@@ -515,26 +458,29 @@ mod tests {
     #[test]
     fn age_reports_exactly_the_expired() {
         let mut ps = particles(4);
-        ps[1].lifetime = 0.05;
-        ps[3].lifetime = 0.1;
-        let mut sink = EventSink::new(LockStrategy::Mutex, 1);
-        assert_eq!(age(AosMut(&mut ps), 0.1, &sink), 2);
-        let mut out = Vec::new();
-        sink.drain_sorted(&mut out);
-        assert_eq!(out, [ps[1].entity, ps[3].entity]);
+        ps[1].bundle.lifetime = 0.05;
+        ps[3].bundle.lifetime = 0.1;
+        let mut storage = crate::storage::Storage::new(crate::storage::Layout::Aos);
+        let entities: Vec<_> = ps.iter().map(|p| storage.spawn(p.bundle)).collect();
+        let mut commands = Commands::new(LockStrategy::Mutex, 1);
+        let died = with_rows(&mut storage, |rows| age(rows, 0.1, &mut commands.writer(0)));
+        assert_eq!(died, 2);
+        assert_eq!(commands.apply(&mut storage).despawned, 2);
+        let alive: Vec<bool> = entities.iter().map(|e| storage.contains(*e)).collect();
+        assert_eq!(alive, [true, false, true, false]);
     }
 
     #[test]
     fn repulsion_pushes_close_pairs_apart_symmetrically() {
         let mut ps = particles(2);
-        ps[0].position = Vec2::new(5.0, 5.0);
-        ps[1].position = Vec2::new(6.0, 5.0);
-        ps.iter_mut().for_each(|p| p.velocity = Vec2::ZERO);
+        ps[0].bundle.position = Vec2::new(5.0, 5.0);
+        ps[1].bundle.position = Vec2::new(6.0, 5.0);
+        ps.iter_mut().for_each(|p| p.bundle.velocity = Vec2::ZERO);
         let arena = crate::arena::Arena::new();
-        let positions: Vec<Vec2> = ps.iter().map(|p| p.position).collect();
+        let positions: Vec<Vec2> = ps.iter().map(|p| p.bundle.position).collect();
         let grid = Grid::build(
             &arena,
-            crate::grid::GridGeometry::new(10.0, 10.0, 2.0),
+            crate::grid::GridGeometry::new(10.0, 10.0, 2.0).unwrap(),
             &positions,
         );
         let field = ForceField {
@@ -542,11 +488,16 @@ mod tests {
             repulsion_strength: 10.0,
             ..ForceField::default()
         };
-        let counters = Counters::new(Padding::Padded, 1);
-        forces(AosMut(&mut ps), &field, Some(&grid), 1.0, &counters);
+        let mut counters = Counters::new(Padding::Padded, 1);
+        let tally = NeighbourTally {
+            cells_visited: counters.register("cells_visited"),
+            neighbour_checks: counters.register("neighbour_checks"),
+            counters: &counters,
+        };
+        forces(AosMut::new(&mut ps), &field, Some(&grid), 1.0, &tally);
         // |d| = 1, radius 2: strength * d/r * (1 - 1/4) = 10 * 0.5 * 0.75 = 3.75.
-        assert_eq!(ps[0].velocity, Vec2::new(-3.75, 0.0));
-        assert_eq!(ps[1].velocity, Vec2::new(3.75, 0.0));
-        assert_eq!(counters.total(Counter::NeighbourChecks), 4);
+        assert_eq!(ps[0].bundle.velocity, Vec2::new(-3.75, 0.0));
+        assert_eq!(ps[1].bundle.velocity, Vec2::new(3.75, 0.0));
+        assert_eq!(counters.total(tally.neighbour_checks), 4);
     }
 }

@@ -1,0 +1,149 @@
+//! The command buffer: spawns and despawns queued by (parallel) systems, applied between
+//! systems in a deterministic order.
+//!
+//! Both queues are [`EventSink`]s, so they go through the world's active
+//! [`LockStrategy`](crate::sync::LockStrategy): switching the lock strategy changes what a
+//! queued command costs, never which commands are applied or in what order.
+//!
+//! # Order
+//! - Despawns first, sorted by entity; despawning an entity twice, or a dead one, is a no-op.
+//! - Then spawns, sorted by `(key, n)`: `key` is the first row of the chunk whose writer
+//!   queued it ([`Commands::writer`]) and `n` counts that writer's spawns. Chunk boundaries
+//!   depend only on the row count (see [`for_each_chunk`](crate::parallel::for_each_chunk)),
+//!   so the order is the same for every thread count, lock strategy and interleaving.
+
+use crate::entity::Entity;
+use crate::storage::{Bundle, Storage};
+use crate::sync::{EventSink, LockStrategy, SinkWriter};
+use std::cmp::Ordering;
+
+/// A queued spawn, ordered by its key only.
+#[derive(Clone, Copy, Debug)]
+struct SpawnRequest<B> {
+    key: (u64, u32),
+    bundle: B,
+}
+
+impl<B> PartialEq for SpawnRequest<B> {
+    fn eq(&self, other: &Self) -> bool {
+        self.key == other.key
+    }
+}
+impl<B> Eq for SpawnRequest<B> {}
+impl<B> PartialOrd for SpawnRequest<B> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl<B> Ord for SpawnRequest<B> {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.key.cmp(&other.key)
+    }
+}
+
+/// Spawns and despawns queued during a step. Systems get it through
+/// [`Shared::commands`](crate::world::Shared).
+pub struct Commands<B: Bundle> {
+    despawns: EventSink<Entity>,
+    spawns: EventSink<SpawnRequest<B>>,
+    /// Drain buffers, kept so applying allocates nothing in steady state.
+    despawn_buf: Vec<Entity>,
+    spawn_buf: Vec<SpawnRequest<B>>,
+}
+
+/// What [`Commands::apply`] did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Applied {
+    /// Entities removed.
+    pub despawned: usize,
+    /// Entities created.
+    pub spawned: usize,
+}
+
+impl<B: Bundle> Commands<B> {
+    /// Empty queues guarded by `lock`, for a pool of `threads` workers.
+    pub fn new(lock: LockStrategy, threads: usize) -> Self {
+        Commands {
+            despawns: EventSink::new(lock, threads),
+            spawns: EventSink::new(lock, threads),
+            despawn_buf: Vec::new(),
+            spawn_buf: Vec::new(),
+        }
+    }
+
+    /// The lock strategy the queues use.
+    pub fn strategy(&self) -> LockStrategy {
+        self.despawns.strategy()
+    }
+
+    /// Rebuilds the queues for another lock strategy or thread count (between steps, when
+    /// they are empty), keeping the drain buffers.
+    pub(crate) fn rebuild(&mut self, lock: LockStrategy, threads: usize) {
+        self.despawns = EventSink::new(lock, threads);
+        self.spawns = EventSink::new(lock, threads);
+    }
+
+    /// Makes room for `despawns` and `spawns` commands in the coming system, so queueing
+    /// allocates nothing. Capacities only grow.
+    pub fn reserve(&mut self, despawns: usize, spawns: usize) {
+        self.despawns.reserve(despawns);
+        self.spawns.reserve(spawns);
+        self.despawn_buf
+            .reserve(despawns.saturating_sub(self.despawn_buf.len()));
+        self.spawn_buf
+            .reserve(spawns.saturating_sub(self.spawn_buf.len()));
+    }
+
+    /// A writer for one chunk of work starting at row `first_row` (serial code passes 0 and
+    /// uses one writer). Take one per chunk and queue through it.
+    pub fn writer(&self, first_row: usize) -> CommandWriter<'_, B> {
+        CommandWriter {
+            despawns: self.despawns.writer(),
+            spawns: self.spawns.writer(),
+            key: first_row as u64,
+            n: 0,
+        }
+    }
+
+    /// Applies the queued commands to `storage` in the documented order and empties the
+    /// queues.
+    pub fn apply(&mut self, storage: &mut Storage<B>) -> Applied {
+        let mut applied = Applied::default();
+        self.despawns.drain_sorted(&mut self.despawn_buf);
+        for e in self.despawn_buf.drain(..) {
+            applied.despawned += usize::from(storage.despawn(e).is_some());
+        }
+        self.spawns.drain_sorted(&mut self.spawn_buf);
+        applied.spawned = self.spawn_buf.len();
+        for request in self.spawn_buf.drain(..) {
+            storage.spawn(request.bundle);
+        }
+        applied
+    }
+}
+
+/// Queues commands from one chunk of work; see [`Commands::writer`].
+pub struct CommandWriter<'a, B: Bundle> {
+    despawns: SinkWriter<'a, Entity>,
+    spawns: SinkWriter<'a, SpawnRequest<B>>,
+    key: u64,
+    n: u32,
+}
+
+impl<B: Bundle> CommandWriter<'_, B> {
+    /// Queues the removal of `entity`.
+    #[inline]
+    pub fn despawn(&mut self, entity: Entity) {
+        self.despawns.push(entity);
+    }
+
+    /// Queues a new entity with `bundle`.
+    #[inline]
+    pub fn spawn(&mut self, bundle: B) {
+        self.spawns.push(SpawnRequest {
+            key: (self.key, self.n),
+            bundle,
+        });
+        self.n = self.n.wrapping_add(1);
+    }
+}
