@@ -1,7 +1,7 @@
 //! Group `ecs_integrate` (issue 5): the engine's integrate system beside the ECS crates and
 //! the hand-written loops a user could pick instead, on one workload, in one process run.
 //!
-//! The workload is the engine's [`engine::systems::integrate`]: position and velocity as glam
+//! The workload is the engine's [`engine::particles::systems::integrate`]: position and velocity as glam
 //! `Vec2`; `v = (v + g·dt) · damping`, `p += v·dt`, clamp into the box `[0, W] × [0, H]` and
 //! reflect the velocity component of each wall hit times the restitution; count the bounces.
 //! Drag is 0 (damping 1.0, passed through `black_box` so the multiply stays), as in the
@@ -16,7 +16,7 @@
 //!
 //! | id | what runs |
 //! |---|---|
-//! | `engine_soa` | `Storage<Particle>` (`Layout::Soa`), `with_rows!` + `for_each_chunk(rows, PARALLEL_MIN_ROWS, ..)` calling `systems::integrate`, on a 1- or 2-thread rayon pool (what `World::step` does) |
+//! | `engine_soa` | `Storage<Particle>` (`Layout::Soa`), `particles::systems::integrate(rows, .., PARALLEL_MIN_ROWS)`, on a 1- or 2-thread rayon pool (what `World::step` does) |
 //! | `engine_aos` | the same with `Layout::Aos` (the teaching contrast) |
 //! | `hecs_query` | hecs 0.11 `World::query_mut::<(&mut Pos, &mut Vel)>()`; 2 threads: `into_iter_batched(PARALLEL_MIN_ROWS)` + rayon `par_bridge` |
 //! | `hecs_columns` | hecs archetype columns (`Archetype::get::<&mut Pos>()` derefs to `&mut [Pos]`); 2 threads: rayon `par_chunks_mut` |
@@ -52,12 +52,10 @@ use bevy_ecs::schedule::SingleThreadedExecutor;
 use bevy_tasks::{ComputeTaskPool, TaskPoolBuilder};
 use criterion::criterion_group;
 use criterion::{BenchmarkId, Criterion, Throughput};
-use engine::entity::EntityAllocator;
-use engine::parallel::{PARALLEL_MIN_ROWS, for_each_chunk};
-use engine::particle::Particle;
+use engine::parallel::PARALLEL_MIN_ROWS;
+use engine::particles::Particle;
+use engine::particles::systems::{Motion, integrate};
 use engine::storage::{Layout, Storage};
-use engine::systems::{Motion, integrate};
-use engine::with_rows;
 use glam::Vec2;
 use rand::Rng;
 use rayon::prelude::*;
@@ -89,7 +87,7 @@ fn motion() -> Motion {
 /// dead code).
 static BOUNCES: AtomicU64 = AtomicU64::new(0);
 
-/// One particle's step, the same arithmetic as `engine::systems::integrate`'s row body.
+/// One particle's step, the same arithmetic as `engine::particles::systems::integrate`'s row body.
 /// Returns the walls hit (0, 1 or 2). Parameters by value: loads hoisted out of the loop.
 #[inline(always)]
 fn step(
@@ -254,11 +252,10 @@ fn initial(n: usize) -> (Vec<Vec2>, Vec<Vec2>) {
 
 /// A storage in `layout` holding the particles, in order, each with a fresh entity.
 fn storage(layout: Layout, positions: &[Vec2], velocities: &[Vec2]) -> Storage<Particle> {
-    let mut entities = EntityAllocator::new();
     let mut storage = Storage::new(layout);
     storage.reserve(positions.len());
     for (&p, &v) in positions.iter().zip(velocities) {
-        storage.insert(Particle::at(entities.spawn(), p, v));
+        storage.spawn(Particle::at(p, v));
     }
     storage
 }
@@ -408,20 +405,14 @@ impl Contender for Engine<'_> {
         let m = black_box(motion());
         let storage = &mut self.storage;
         self.pool.install(|| {
-            with_rows!(storage.rows_mut(), mut |rows| {
-                for_each_chunk(rows, PARALLEL_MIN_ROWS, &|chunk, _| {
-                    let bounces = integrate(chunk, &m);
-                    if bounces > 0 {
-                        BOUNCES.fetch_add(bounces, Relaxed);
-                    }
-                })
-            })
+            let bounces = integrate(storage.rows_mut(), &m, PARALLEL_MIN_ROWS);
+            BOUNCES.fetch_add(bounces, Relaxed);
         })
     }
     fn state(&mut self) -> Vec<(Vec2, Vec2)> {
         (0..self.storage.len())
             .map(|i| {
-                let row = self.storage.row(i);
+                let (_, row) = self.storage.row(i).expect("i < len");
                 (row.position, row.velocity)
             })
             .collect()

@@ -46,6 +46,24 @@ impl SystemTimes {
     pub fn clear(&mut self) {
         self.times.iter_mut().for_each(|(_, d)| *d = Duration::ZERO);
     }
+
+    /// Every time divided by `n` (for means); unchanged for 0.
+    pub fn divided(&self, n: u32) -> SystemTimes {
+        let mut out = self.clone();
+        if n > 0 {
+            out.times.iter_mut().for_each(|(_, d)| *d /= n);
+        }
+        out
+    }
+}
+
+impl<'a> FromIterator<(&'a str, Duration)> for SystemTimes {
+    /// Adds up the times of each name, in the order names first appear.
+    fn from_iter<I: IntoIterator<Item = (&'a str, Duration)>>(iter: I) -> Self {
+        let mut times = SystemTimes::default();
+        iter.into_iter().for_each(|(name, d)| times.add(name, d));
+        times
+    }
 }
 
 /// Times shared by the threads of a step: scopes can be opened through `&self`.

@@ -2,8 +2,9 @@
 //! never a panic. A valid scene must also build a world and step it.
 #![no_main]
 
-use engine::scene::Scene;
-use engine::world::{Strategy, World};
+use engine::particles::ParticleSim;
+use engine::particles::scene::Scene;
+use engine::world::Strategy;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|text: &str| {
@@ -11,7 +12,8 @@ fuzz_target!(|text: &str| {
         Ok(scene) => {
             // Keep runs fast: shrink what a valid scene may ask for.
             let Ok(scene) = scene.with_particles(200) else { return };
-            let mut world = World::new(scene, Strategy { threads: 1, ..Strategy::default() });
+            let strategy = Strategy { threads: 1, ..Strategy::default() };
+            let mut world = ParticleSim::new(scene, strategy).expect("a valid scene builds");
             world.run(2);
             assert!(world.len() <= 200);
         }

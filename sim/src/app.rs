@@ -55,7 +55,8 @@ pub fn run(args: &WindowArgs) -> Result<(), Failure> {
         particles: args.scene.particles,
         seed: args.scene.seed,
     };
-    let mut session = Session::new(scene, args.strategy.strategy(), overrides);
+    let mut session =
+        Session::new(scene, args.strategy.strategy(), overrides).map_err(Failure::runtime)?;
     session.set_paused(args.paused);
     let now = Instant::now();
     let pacer = Pacer::new(args.fps, now);
@@ -301,7 +302,7 @@ impl App {
     }
 
     fn finish_frame(&mut self, sample: FrameSample, now: Instant) {
-        self.hud.push(sample);
+        self.hud.push(sample.clone());
         self.frames += 1;
         let world = self.session.world();
         if let Some(line) = self.perf.record(sample, now, world.len(), world.strategy()) {
@@ -329,7 +330,9 @@ impl App {
         hud.strategy = self.session.target();
         hud.pending = self.session.pending();
         hud.paused = self.session.paused();
-        hud.counters = world.counters().totals();
+        hud.counters.clear();
+        hud.counters
+            .extend(world.counter_totals().map(|(n, t)| (n.to_owned(), t)));
         if self.notice_until.is_some_and(|t| now >= t) {
             hud.notice = None;
             self.notice_until = None;

@@ -7,11 +7,11 @@
 use crate::Failure;
 use crate::cli::{BenchArgs, apply_overrides, default_threads, expand};
 use engine::counters::Padding;
-use engine::scene::Scene;
+use engine::particles::ParticleSim;
+use engine::particles::scene::Scene;
 use engine::storage::Layout;
 use engine::sync::LockStrategy;
-use engine::timer::System;
-use engine::world::{Strategy, World};
+use engine::world::Strategy;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -42,12 +42,17 @@ pub struct Row {
     pub step_ms_p99: f64,
     /// Median step time per live particle.
     pub ns_per_particle_step: f64,
-    /// Median time of each system.
-    pub systems_ms: BTreeMap<String, f64>,
+    /// Median time of each system, in run order (a JSON object).
+    #[serde(serialize_with = "as_map")]
+    pub systems_ms: Vec<(String, f64)>,
     /// State hash after the run (equal across rows of the same particle count).
     pub state_hash: String,
     /// Median step time over the fastest row's, same particle count.
     pub ratio_to_fastest: f64,
+}
+
+fn as_map<S: serde::Serializer>(pairs: &[(String, f64)], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_map(pairs.iter().map(|(k, v)| (k, v)))
 }
 
 /// Runs `sim bench`.
@@ -107,7 +112,7 @@ pub fn run(args: &BenchArgs) -> Result<(), Failure> {
             "{n} {} {} {} {}t",
             strategy.layout, strategy.lock, strategy.padding, strategy.threads
         ));
-        rows.push(measure(scene, strategy, warmup, args.frames, &progress));
+        rows.push(measure(scene, strategy, warmup, args.frames, &progress)?);
     }
     progress.finish_and_clear();
     set_ratios(&mut rows);
@@ -133,32 +138,35 @@ fn measure(
     warmup: u64,
     frames: u64,
     progress: &ProgressBar,
-) -> Row {
+) -> Result<Row, Failure> {
     let name = scene.display_name().into_owned();
     let particles = scene.world.particles;
-    let mut world = World::new(scene, strategy);
+    let mut world =
+        ParticleSim::new(scene, strategy).map_err(|e| Failure::runtime(e.to_string()))?;
     for _ in 0..warmup {
         world.step();
         progress.inc(1);
     }
     let mut steps = Vec::with_capacity(frames as usize);
-    let mut systems: Vec<Vec<Duration>> =
-        vec![Vec::with_capacity(frames as usize); System::ALL.len()];
+    // Each system's times, keyed by name, in the order the names first appear.
+    let mut systems: Vec<(String, Vec<Duration>)> = Vec::new();
     let mut live = 0usize;
     for _ in 0..frames {
         let start = Instant::now();
         world.step();
         steps.push(start.elapsed());
         live += world.len();
-        let times = world.system_times();
-        for (i, s) in System::ALL.iter().enumerate() {
-            systems[i].push(times.get(*s));
+        for (name, time) in world.times().iter() {
+            match systems.iter_mut().find(|(n, _)| n == name) {
+                Some((_, times)) => times.push(time),
+                None => systems.push((name.to_string(), vec![time])),
+            }
         }
         progress.inc(1);
     }
     let live = live / frames as usize;
     let median = percentile(&mut steps, 0.5);
-    Row {
+    Ok(Row {
         scene: name,
         particles,
         live,
@@ -170,14 +178,13 @@ fn measure(
         step_ms_median: ms(median),
         step_ms_p99: ms(percentile(&mut steps, 0.99)),
         ns_per_particle_step: median.as_nanos() as f64 / live.max(1) as f64,
-        systems_ms: System::ALL
-            .iter()
-            .zip(&mut systems)
-            .map(|(s, times)| (s.name().to_string(), ms(percentile(times, 0.5))))
+        systems_ms: systems
+            .into_iter()
+            .map(|(name, mut times)| (name, ms(percentile(&mut times, 0.5))))
             .collect(),
         state_hash: format!("{:016x}", world.state_hash()),
         ratio_to_fastest: 1.0,
-    }
+    })
 }
 
 /// The `q` quantile (nearest rank) of `values`; sorts them.
@@ -203,7 +210,10 @@ fn set_ratios(rows: &mut [Row]) {
 }
 
 fn print_table(rows: &[Row]) {
-    let systems = System::ALL.map(System::name);
+    // The systems of the first row, in run order (every row runs the same schedule).
+    let systems: Vec<&str> = rows.first().map_or(Vec::new(), |r| {
+        r.systems_ms.iter().map(|(n, _)| n.as_str()).collect()
+    });
     let mut header = format!(
         "{:<9} {:>9} {:>9} {:<6} {:<9} {:<8} {:>3} {:>9} {:>9} {:>9}",
         "scene",
@@ -217,7 +227,7 @@ fn print_table(rows: &[Row]) {
         "p99_ms",
         "ns/p/step"
     );
-    for s in systems {
+    for s in &systems {
         header += &format!(" {s:>9}");
     }
     crate::out!("{header} {:>6}", "ratio");
@@ -235,8 +245,13 @@ fn print_table(rows: &[Row]) {
             r.step_ms_p99,
             r.ns_per_particle_step
         );
-        for s in systems {
-            line += &format!(" {:>9.3}", r.systems_ms[s]);
+        for s in &systems {
+            let ms = r
+                .systems_ms
+                .iter()
+                .find(|(n, _)| n == s)
+                .map_or(0.0, |(_, ms)| *ms);
+            line += &format!(" {ms:>9.3}");
         }
         crate::out!("{line} {:>5.2}x", r.ratio_to_fastest);
     }

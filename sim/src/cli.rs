@@ -1,11 +1,11 @@
 //! Command-line interface: subcommands, flags, and how they become a scene and a strategy.
 //!
 //! Flag values are checked by clap (a bad value names the flag and the accepted values,
-//! exit code 2); scene files are checked by [`engine::scene`] (exit code 1).
+//! exit code 2); scene files are checked by [`engine::particles::scene`] (exit code 1).
 
 use clap::{Args, Parser, Subcommand};
 use engine::counters::Padding;
-use engine::scene::{MAX_PARTICLES, Scene};
+use engine::particles::scene::{MAX_PARTICLES, Scene};
 use engine::storage::Layout;
 use engine::sync::LockStrategy;
 use engine::world::Strategy;

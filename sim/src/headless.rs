@@ -3,9 +3,9 @@
 use crate::Failure;
 use crate::cli::RunArgs;
 use crate::snapshot::advance;
-use engine::counters::Counter;
 use engine::entity::Entity;
-use engine::world::{Switch, World, check_consistency};
+use engine::particles::{ParticleSim, check_consistency};
+use engine::world::Switch;
 
 /// Handles sampled at one memory report and re-checked at the next.
 const HANDLE_SAMPLE: usize = 1000;
@@ -14,9 +14,9 @@ const HANDLE_SAMPLE: usize = 1000;
 /// `state_hash=<16 hex digits> particles=<live> steps=<n>`.
 pub fn run(args: &RunArgs) -> Result<(), Failure> {
     let world = simulate(args)?;
-    let counters: Vec<String> = Counter::ALL
-        .iter()
-        .map(|c| format!("{}={}", c.name(), world.counters().total(*c)))
+    let counters: Vec<String> = world
+        .counter_totals()
+        .map(|(name, total)| format!("{name}={total}"))
         .collect();
     crate::out!("counters {}", counters.join(" "));
     crate::out!(
@@ -30,14 +30,15 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
 
 /// The run itself: `--frames` display frames, or exactly `--steps` fixed steps; memory
 /// reports and switches (`--switch-every`) count in the same unit.
-fn simulate(args: &RunArgs) -> Result<World, Failure> {
+fn simulate(args: &RunArgs) -> Result<ParticleSim, Failure> {
     let (total, unit) = match (args.frames, args.steps) {
         (Some(frames), None) => (frames, Unit::Frames),
         (None, Some(steps)) => (steps, Unit::Steps),
         _ => return Err(Failure::usage("give either --frames or --steps")),
     };
     let scene = args.scene.load().map_err(Failure::runtime)?;
-    let mut world = World::new(scene, args.strategy.strategy());
+    let mut world = ParticleSim::new(scene, args.strategy.strategy())
+        .map_err(|e| Failure::runtime(e.to_string()))?;
     // Stop at every memory report and every switch; otherwise run straight through.
     let report_every = if args.report_memory {
         (total / 20).max(1)
@@ -88,10 +89,16 @@ fn next_multiple(done: u64, every: u64) -> u64 {
 }
 
 /// Flips the layout and moves to the next lock strategy (applied before the next step).
-fn switch(world: &mut World) {
+fn switch(world: &mut ParticleSim) {
     let s = world.strategy();
-    world.request(Switch::Layout(s.layout.toggled()));
-    world.request(Switch::Lock(s.lock.next()));
+    for switch in [
+        Switch::Layout(s.layout.toggled()),
+        Switch::Lock(s.lock.next()),
+    ] {
+        world
+            .request(switch)
+            .expect("layout and lock switches are always in range");
+    }
     crate::out!(
         "switch frame_step={} layout={} lock={}",
         world.steps(),
@@ -100,22 +107,24 @@ fn switch(world: &mut World) {
     );
 }
 
-fn sample_handles(world: &World) -> Vec<Entity> {
-    let n = world.storage().len();
+fn sample_handles(world: &ParticleSim) -> Vec<Entity> {
+    let storage = world.world().storage();
+    let n = storage.len();
     let stride = (n / HANDLE_SAMPLE).max(1);
     (0..n)
         .step_by(stride)
-        .map(|i| world.storage().entity_at(i))
+        .filter_map(|i| storage.entity_at(i))
         .collect()
 }
 
 /// Storage and allocator agree, and no handle sampled earlier resolves to anything but
 /// itself (a dead one must not resolve at all, even if its slot was reused).
-fn check_handles(world: &World, sampled: &[Entity]) -> Result<(), String> {
+fn check_handles(world: &ParticleSim, sampled: &[Entity]) -> Result<(), String> {
     check_consistency(world)?;
     for &e in sampled {
-        let stored = world.storage().get(e).map(|p| p.entity);
-        let alive = world.entities().is_alive(e);
+        let storage = world.world().storage();
+        let stored = storage.slot_of(e).and_then(|slot| storage.entity_at(slot));
+        let alive = storage.entities().is_alive(e);
         if (alive && stored != Some(e)) || (!alive && stored.is_some()) {
             return Err(format!(
                 "handle {e:?}: alive={alive} but storage resolves it to {stored:?}"
@@ -125,7 +134,7 @@ fn check_handles(world: &World, sampled: &[Entity]) -> Result<(), String> {
     Ok(())
 }
 
-fn print_memory(world: &World, unit: Unit, done: u64) {
+fn print_memory(world: &ParticleSim, unit: Unit, done: u64) {
     let m = world.memory();
     let at = match unit {
         Unit::Frames => "frame",
@@ -157,7 +166,7 @@ mod tests {
     use crate::cli::{Cli, Command};
     use clap::Parser;
 
-    fn simulate_with(args: &[&str]) -> World {
+    fn simulate_with(args: &[&str]) -> ParticleSim {
         let cli =
             Cli::try_parse_from(["sim", "run", "--particles", "500"].iter().chain(args)).unwrap();
         let Some(Command::Run(run)) = cli.command else {

@@ -8,8 +8,7 @@
 mod canvas;
 
 use canvas::{Canvas, GLYPH, Rect, Rgb};
-use engine::counters::Counter;
-use engine::timer::System;
+use engine::timer::SystemTimes;
 use engine::world::Strategy;
 use std::collections::VecDeque;
 
@@ -50,12 +49,12 @@ pub const HOTKEYS: [(&str, &str); 15] = [
 ];
 
 /// Where one frame's time went, in milliseconds.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct FrameSample {
     /// From the start of the previous frame to the start of this one (includes pacing).
     pub interval_ms: f32,
-    /// Each system, summed over the frame's steps, in [`System::ALL`] order.
-    pub systems: [f32; 6],
+    /// Each system, summed over the frame's steps, in run order.
+    pub systems: SystemTimes,
     /// Rasterising particles and drawing the HUD.
     pub render_ms: f32,
     /// Handing the frame to the GPU and presenting it.
@@ -67,7 +66,7 @@ pub struct FrameSample {
 impl FrameSample {
     /// All systems together.
     pub fn simulate_ms(&self) -> f32 {
-        self.systems.iter().sum()
+        self.systems.total().as_secs_f32() * 1000.0
     }
 
     /// The field-by-field mean of `samples` (all zero for none).
@@ -77,8 +76,8 @@ impl FrameSample {
         let mut steps = 0u64;
         for s in samples {
             sum.interval_ms += s.interval_ms;
-            for (a, b) in sum.systems.iter_mut().zip(&s.systems) {
-                *a += b;
+            for (name, time) in s.systems.iter() {
+                sum.systems.add(name, time);
             }
             sum.render_ms += s.render_ms;
             sum.present_ms += s.present_ms;
@@ -91,7 +90,7 @@ impl FrameSample {
         let k = n as f32;
         FrameSample {
             interval_ms: sum.interval_ms / k,
-            systems: sum.systems.map(|t| t / k),
+            systems: sum.systems.divided(n),
             render_ms: sum.render_ms / k,
             present_ms: sum.present_ms / k,
             steps: (steps / u64::from(n)) as u32,
@@ -118,8 +117,8 @@ pub struct HudState {
     pub pending: bool,
     /// The simulation is paused.
     pub paused: bool,
-    /// The counters' totals, in [`Counter::ALL`] order.
-    pub counters: [u64; 5],
+    /// The counters' names and totals, in the simulation's order.
+    pub counters: Vec<(String, u64)>,
     /// The frame time the window paces to, in ms (0: uncapped).
     pub target_ms: f32,
     /// The last frames, oldest first, at most [`HISTORY`].
@@ -149,7 +148,7 @@ impl HudState {
             strategy,
             pending: false,
             paused: false,
-            counters: [0; 5],
+            counters: Vec::new(),
             target_ms,
             history: VecDeque::with_capacity(HISTORY),
             notice: None,
@@ -293,10 +292,10 @@ fn headline(canvas: &mut Canvas, w: &mut Writer, state: &HudState, recent: &Fram
 /// Per-system milliseconds, in the colours of the graph.
 fn system_table(canvas: &mut Canvas, w: &mut Writer, recent: &FrameSample) {
     let cell = |name: &str, ms: f32| format!("{name:<9}{ms:6.2}  ");
-    let mut rows: Vec<(Rgb, String)> = System::ALL
+    let mut rows: Vec<(Rgb, String)> = recent
+        .systems
         .iter()
-        .zip(recent.systems)
-        .map(|(s, ms)| (SIMULATE, cell(s.name(), ms)))
+        .map(|(name, time)| (SIMULATE, cell(name, time.as_secs_f32() * 1000.0)))
         .collect();
     rows.push((RENDER, cell("render", recent.render_ms)));
     rows.push((PRESENT, cell("present", recent.present_ms)));
@@ -330,18 +329,10 @@ fn strategy_lines(canvas: &mut Canvas, w: &mut Writer, state: &HudState) {
     );
 }
 
-fn counter_lines(canvas: &mut Canvas, w: &mut Writer, totals: &[u64; 5]) {
-    let label = |c: Counter| match c {
-        Counter::Spawned => "spawned",
-        Counter::Died => "died",
-        Counter::Bounces => "bounces",
-        Counter::CellsVisited => "cells",
-        Counter::NeighbourChecks => "pairs",
-    };
-    let cells: Vec<String> = Counter::ALL
+fn counter_lines(canvas: &mut Canvas, w: &mut Writer, totals: &[(String, u64)]) {
+    let cells: Vec<String> = totals
         .iter()
-        .zip(totals)
-        .map(|(c, n)| format!("{} {:<7}", label(*c), compact(*n)))
+        .map(|(name, n)| format!("{name} {:<7}", compact(*n)))
         .collect();
     for chunk in cells.chunks(2) {
         let text = chunk.concat();
@@ -504,7 +495,7 @@ pub fn compact(n: u64) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     const W: u32 = 1280;
@@ -514,6 +505,16 @@ mod tests {
         [0u8, 0, 0, 255].repeat((W * H) as usize)
     }
 
+    /// The preset's systems with these milliseconds.
+    pub fn systems(ms: &[f32]) -> SystemTimes {
+        let names = ["grid", "forces", "apply", "integrate", "age", "emit"];
+        names
+            .into_iter()
+            .zip(ms)
+            .map(|(n, ms)| (n, std::time::Duration::from_secs_f32(ms / 1000.0)))
+            .collect()
+    }
+
     fn state() -> HudState {
         let mut s = HudState::new("default".into(), Strategy::default(), 1000.0 / 60.0);
         s.particles = 123_456;
@@ -521,7 +522,7 @@ mod tests {
         for i in 0..HISTORY + 20 {
             s.push(FrameSample {
                 interval_ms: 16.7,
-                systems: [0.1, 0.2, 0.3, 2.0 + (i % 3) as f32, 1.0, 0.4],
+                systems: systems(&[0.1, 0.2, 0.3, 2.0 + (i % 3) as f32, 1.0, 0.4]),
                 render_ms: 3.0,
                 present_ms: 9.5,
                 steps: 2,

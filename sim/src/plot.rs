@@ -235,7 +235,6 @@ fn draw_legend(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeMap;
     use std::path::PathBuf;
 
     fn row(particles: u32, layout: &str, threads: usize, ns: f64) -> Row {
@@ -251,7 +250,7 @@ mod tests {
             step_ms_median: ns * f64::from(particles) / 1e6,
             step_ms_p99: ns * f64::from(particles) / 1e6,
             ns_per_particle_step: ns,
-            systems_ms: BTreeMap::new(),
+            systems_ms: Vec::new(),
             state_hash: "0".into(),
             ratio_to_fastest: 1.0,
         }

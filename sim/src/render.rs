@@ -16,10 +16,10 @@
 //! Adding bytes with saturation gives `min(255, sum)` whatever the order, so the picture
 //! does not depend on the thread count.
 
-use engine::particle;
+use engine::particles::ParticleSim;
+use engine::particles::particle;
 use engine::storage::Rows;
 use engine::with_rows;
-use engine::world::World;
 use glam::Vec2;
 use rayon::prelude::*;
 
@@ -70,7 +70,7 @@ pub fn clear(frame: &mut [u8]) {
 
 /// Clears `frame` and draws every particle of `world`, interpolated by `alpha` in [0, 1].
 /// A frame whose size does not match `view` is left alone.
-pub fn draw(frame: &mut [u8], view: Viewport, world: &World, alpha: f32) {
+pub fn draw(frame: &mut [u8], view: Viewport, world: &ParticleSim, alpha: f32) {
     Rasteriser::default().draw(frame, view, world, alpha);
 }
 
@@ -93,7 +93,7 @@ pub struct Rasteriser {
 impl Rasteriser {
     /// Clears `frame` and draws every particle of `world`, interpolated by `alpha` in
     /// [0, 1]. A frame whose size does not match `view` is left alone.
-    pub fn draw(&mut self, frame: &mut [u8], view: Viewport, world: &World, alpha: f32) {
+    pub fn draw(&mut self, frame: &mut [u8], view: Viewport, world: &ParticleSim, alpha: f32) {
         if frame.len() != view.frame_bytes() || frame.is_empty() {
             return;
         }
@@ -200,7 +200,7 @@ fn splat_all(frame: &mut [u8], lists: &[Vec<Splat>], bands: usize, view: Viewpor
 #[cfg(test)]
 mod tests {
     use super::*;
-    use engine::scene::Scene;
+    use engine::particles::scene::Scene;
     use engine::world::Strategy;
 
     fn lit_pixels(frame: &[u8]) -> usize {
@@ -220,13 +220,14 @@ mod tests {
         };
         let mut frames = Vec::new();
         for threads in [1, 2] {
-            let mut world = World::new(
+            let mut world = ParticleSim::new(
                 scene.clone(),
                 Strategy {
                     threads,
                     ..Strategy::default()
                 },
-            );
+            )
+            .unwrap();
             world.run(3);
             let mut frame = vec![0u8; 320 * 180 * 4];
             draw(&mut frame, view, &world, 0.5);

@@ -3,14 +3,15 @@
 use crate::Failure;
 use crate::cli::{HEADLESS_FRAME_SECONDS, SnapshotArgs};
 use crate::render::{self, Viewport};
+use engine::particles::ParticleSim;
 use engine::timestep::FixedTimestep;
-use engine::world::World;
 use std::path::Path;
 
 /// Runs `sim snapshot`.
 pub fn run(args: &SnapshotArgs) -> Result<(), Failure> {
     let scene = args.scene.load().map_err(Failure::runtime)?;
-    let mut world = World::new(scene, args.strategy.strategy());
+    let mut world = ParticleSim::new(scene, args.strategy.strategy())
+        .map_err(|e| Failure::runtime(e.to_string()))?;
     let alpha = advance(&mut world, args.frames);
     let view = Viewport {
         width: args.width,
@@ -32,7 +33,7 @@ pub fn run(args: &SnapshotArgs) -> Result<(), Failure> {
 }
 
 /// Runs `frames` display frames of fixed steps; returns the final interpolation alpha.
-pub fn advance(world: &mut World, frames: u64) -> f32 {
+pub fn advance(world: &mut ParticleSim, frames: u64) -> f32 {
     let scene = world.scene().world.clone();
     let mut clock = FixedTimestep::new(f64::from(scene.dt), scene.max_steps_per_frame);
     let mut alpha = 0.0;

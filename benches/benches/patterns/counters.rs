@@ -10,7 +10,7 @@
 
 use crate::two_thread_pool;
 use criterion::{Criterion, Throughput};
-use engine::counters::{Counter, Counters, Padding};
+use engine::counters::{Counters, Padding};
 use std::hint::black_box;
 
 /// Increments per thread per iteration.
@@ -23,24 +23,26 @@ pub fn bench(c: &mut Criterion) {
     group.throughput(Throughput::Elements(threads as u64 * INCREMENTS));
 
     for padding in Padding::ALL {
-        let counters = Counters::new(padding, threads);
+        let mut counters = Counters::new(padding, threads);
+        let bounces = counters.register("bounces");
         let count = || {
             pool.broadcast(|_| {
                 for _ in 0..INCREMENTS {
-                    counters.add(Counter::Bounces, 1);
+                    counters.add(bounces, 1);
                 }
             })
         };
         count();
         assert_eq!(
-            counters.total(Counter::Bounces),
+            counters.total(bounces),
             threads as u64 * INCREMENTS,
             "{padding}: no increment lost"
         );
         group.bench_function(padding.name(), |b| b.iter(count));
     }
 
-    let counters = Counters::new(Padding::Padded, threads);
+    let mut counters = Counters::new(Padding::Padded, threads);
+    let bounces = counters.register("bounces");
     group.bench_function("local", |b| {
         b.iter(|| {
             pool.broadcast(|_| {
@@ -48,7 +50,7 @@ pub fn bench(c: &mut Criterion) {
                 for _ in 0..INCREMENTS {
                     local += black_box(1);
                 }
-                counters.add(Counter::Bounces, local);
+                counters.add(bounces, local);
             })
         })
     });

@@ -10,8 +10,7 @@
 //! same step. Both layouts and hecs start from the same particles.
 
 use criterion::{BenchmarkId, Criterion, Throughput};
-use engine::entity::EntityAllocator;
-use engine::particle::{self, Particle};
+use engine::particles::particle::{self, Particle};
 use engine::storage::{Layout, Rows, Storage};
 use engine::with_rows;
 use glam::Vec2;
@@ -65,11 +64,10 @@ fn initial(n: usize) -> Vec<(Vec2, Vec2)> {
 
 /// A storage in `layout` holding `particles`, in order, each with a fresh entity.
 fn storage(layout: Layout, particles: &[(Vec2, Vec2)]) -> Storage<Particle> {
-    let mut entities = EntityAllocator::new();
     let mut storage = Storage::new(layout);
     storage.reserve(particles.len());
     for &(position, velocity) in particles {
-        storage.insert(Particle::at(entities.spawn(), position, velocity));
+        storage.spawn(Particle::at(position, velocity));
     }
     storage
 }
@@ -82,7 +80,7 @@ pub fn bench(c: &mut Criterion) {
         for layout in Layout::ALL {
             let mut storage = storage(layout, &particles);
             group.bench_function(BenchmarkId::new(layout.name(), n), |b| {
-                b.iter(|| with_rows!(storage.rows_mut(), mut |rows| integrate(rows, black_box(DT))))
+                b.iter(|| with_rows!(storage.rows_mut(), |rows| integrate(rows, black_box(DT))))
             });
         }
         let mut world = hecs::World::new();

@@ -25,7 +25,7 @@ use crate::counters::CounterId;
 use crate::error::ParamError;
 use crate::grid::{Grid, GridGeometry};
 use crate::parallel::for_each_chunk;
-use crate::storage::Layout;
+use crate::storage::{Layout, RowsRef};
 use crate::sync::SharedParams;
 use crate::timer::SystemTimes;
 use crate::with_rows;
@@ -265,6 +265,27 @@ impl ParticleSim {
         self.world.request(switch)
     }
 
+    /// The strategy in effect.
+    pub fn strategy(&self) -> Strategy {
+        self.world.strategy()
+    }
+
+    /// The strategy asked for, in effect from the next step.
+    pub fn desired(&self) -> Strategy {
+        self.world.desired()
+    }
+
+    /// The thread pool steps run on (renderers may reuse it).
+    pub fn pool(&self) -> &rayon::ThreadPool {
+        self.world.pool()
+    }
+
+    /// The particles' rows in the active layout, for renderers (use with
+    /// [`with_rows!`](crate::with_rows)).
+    pub fn rows(&self) -> RowsRef<'_, Particle> {
+        self.world.rows()
+    }
+
     /// Live particles.
     pub fn len(&self) -> usize {
         self.world.len()
@@ -326,17 +347,12 @@ impl ParticleSim {
 /// The preset's schedule: every system is a plain function of the world and the state.
 fn schedule() -> Schedule<Particle, ParticleState> {
     let mut schedule = Schedule::new();
-    let systems: [(&str, fn(&mut World<Particle>, &mut ParticleState)); 4] = [
-        ("forces", forces),
-        ("integrate", integrate),
-        ("age", age),
-        ("emit", emit),
-    ];
-    for (name, system) in systems {
-        schedule
-            .add(name, system)
-            .expect("the preset's system names are distinct");
-    }
+    schedule
+        .add("forces", forces)
+        .and_then(|s| s.add("integrate", integrate))
+        .and_then(|s| s.add("age", age))
+        .and_then(|s| s.add("emit", emit))
+        .expect("the preset's system names are distinct");
     schedule
 }
 

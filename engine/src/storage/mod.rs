@@ -181,6 +181,9 @@ pub trait DenseRows<B: Bundle>: Default + Send + Sync {
     where
         Self: 'a;
     fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
     fn capacity(&self) -> usize;
     fn heap_bytes(&self) -> usize;
     fn reserve(&mut self, additional: usize);

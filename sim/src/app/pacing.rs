@@ -139,14 +139,14 @@ mod tests {
         let mut log = PerfLog::new(t0);
         let sample = FrameSample {
             interval_ms: 20.0,
-            systems: [1.0, 0.0, 0.0, 2.0, 0.5, 0.5],
+            systems: crate::hud::tests::systems(&[1.0, 0.0, 0.0, 2.0, 0.5, 0.5]),
             render_ms: 3.0,
             present_ms: 9.0,
             steps: 2,
         };
         let strategy = Strategy::default();
         assert_eq!(
-            log.record(sample, t0 + Duration::from_secs(1), 10, strategy),
+            log.record(sample.clone(), t0 + Duration::from_secs(1), 10, strategy),
             None
         );
         let line = log

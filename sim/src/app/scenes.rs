@@ -6,7 +6,7 @@
 //! `target/release/sim` finds the workspace's `assets`). Every failure is a message, never a
 //! panic.
 
-use engine::scene::{DEFAULT_SCENE, Scene};
+use engine::particles::scene::{DEFAULT_SCENE, Scene};
 use std::path::{Path, PathBuf};
 
 /// The folder, relative to the directories searched.

@@ -1,16 +1,18 @@
 //! The simulation behind the window: the world, its clock, and what each hotkey does to it.
 //!
-//! Strategy switches go through [`World::request`], so they apply between steps. The session
-//! remembers the strategy and budget it asked for (the *target*), so pressing a key twice
-//! before the next step toggles back instead of asking for the same thing twice.
+//! Strategy switches go through [`ParticleSim::request`], so they apply between steps. The
+//! world keeps the strategy asked for ([`ParticleSim::desired`]) beside the one in effect, so
+//! pressing a key twice before the next step toggles back instead of asking for the same
+//! thing twice.
 
 use super::keys::SimAction;
 use super::scenes::Catalog;
 use crate::cli::{apply_overrides, default_threads};
-use engine::scene::{MAX_PARTICLES, Scene};
-use engine::timer::System;
+use engine::particles::ParticleSim;
+use engine::particles::scene::{MAX_PARTICLES, Scene};
+use engine::timer::SystemTimes;
 use engine::timestep::FixedTimestep;
-use engine::world::{Strategy, Switch, World};
+use engine::world::{Strategy, Switch};
 
 /// What an action did, as one log line (also shown as the on-screen notice).
 #[derive(Clone, Debug, PartialEq)]
@@ -43,21 +45,19 @@ pub struct Overrides {
 }
 
 /// The steps one frame ran and where their time went.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Tick {
     /// Fixed steps run.
     pub steps: u32,
-    /// Milliseconds per system, summed over the steps, in [`System::ALL`] order.
-    pub systems: [f32; 6],
+    /// Time per system, summed over the steps, in run order.
+    pub systems: SystemTimes,
 }
 
 /// A running simulation and the controls over it.
 pub struct Session {
-    world: World,
+    world: ParticleSim,
     scene: Scene,
     clock: FixedTimestep,
-    target: Strategy,
-    budget: u32,
     paused: bool,
     queued_steps: u32,
     alpha: f32,
@@ -66,34 +66,35 @@ pub struct Session {
 
 impl Session {
     /// Starts `scene` with `strategy`; `overrides` also apply to scenes loaded later.
-    pub fn new(scene: Scene, strategy: Strategy, overrides: Overrides) -> Session {
-        let world = World::new(scene.clone(), strategy);
-        Session {
+    ///
+    /// # Errors
+    /// If the simulation cannot be built (a scene or strategy value out of range).
+    pub fn new(scene: Scene, strategy: Strategy, overrides: Overrides) -> Result<Session, String> {
+        let world = ParticleSim::new(scene.clone(), strategy).map_err(|e| e.to_string())?;
+        Ok(Session {
             clock: clock_for(&scene),
-            budget: world.budget(),
-            target: world.strategy(),
             world,
             scene,
             paused: false,
             queued_steps: 0,
             alpha: 0.0,
             overrides,
-        }
+        })
     }
 
-    /// The world, for rendering and the HUD.
-    pub fn world(&self) -> &World {
+    /// The simulation, for rendering and the HUD.
+    pub fn world(&self) -> &ParticleSim {
         &self.world
     }
 
     /// The strategy asked for (in effect from the next step on).
     pub fn target(&self) -> Strategy {
-        self.target
+        self.world.desired()
     }
 
     /// Whether a requested switch has not been applied yet.
     pub fn pending(&self) -> bool {
-        self.world.strategy() != self.target || self.world.budget() != self.budget
+        self.world.world().pending()
     }
 
     /// How far the clock is into the next step, in [0, 1): where to draw the particles
@@ -126,12 +127,11 @@ impl Session {
             self.alpha = frame.alpha;
             steps += frame.steps;
         }
-        let mut systems = [0.0f32; 6];
+        let mut systems = SystemTimes::default();
         for _ in 0..steps {
             self.world.step();
-            let times = self.world.system_times();
-            for (ms, s) in systems.iter_mut().zip(System::ALL) {
-                *ms += times.get(s).as_secs_f32() * 1000.0;
+            for (name, time) in self.world.times().iter() {
+                systems.add(name, time);
             }
         }
         Tick { steps, systems }
@@ -139,56 +139,58 @@ impl Session {
 
     /// Does what a hotkey asks; the outcome is the line to log and show.
     pub fn apply(&mut self, action: SimAction, catalog: &Catalog) -> Outcome {
+        let target = self.target();
         match action {
             SimAction::Layout => {
-                let layout = self.target.layout.toggled();
-                self.target.layout = layout;
+                let layout = target.layout.toggled();
                 self.switch(Switch::Layout(layout), "layout", layout.name())
             }
             SimAction::Lock => {
-                let lock = self.target.lock.next();
-                self.target.lock = lock;
+                let lock = target.lock.next();
                 self.switch(Switch::Lock(lock), "lock", lock.name())
             }
             SimAction::Padding => {
-                let padding = self.target.padding.toggled();
-                self.target.padding = padding;
+                let padding = target.padding.toggled();
                 self.switch(Switch::Padding(padding), "counters", padding.name())
             }
             SimAction::Threads => {
-                let threads = if self.target.threads == 1 {
+                let threads = if target.threads == 1 {
                     default_threads()
                 } else {
                     1
                 };
-                self.target.threads = threads;
                 self.switch(Switch::Threads(threads), "threads", &threads.to_string())
             }
-            SimAction::BudgetUp => self.set_budget(self.budget.saturating_mul(2)),
-            SimAction::BudgetDown => self.set_budget(self.budget / 2),
+            SimAction::BudgetUp => self.set_budget(self.world.budget().saturating_mul(2)),
+            SimAction::BudgetDown => self.set_budget(self.world.budget() / 2),
             SimAction::Pause => {
                 self.paused = !self.paused;
                 let state = if self.paused { "on" } else { "off" };
                 Outcome::ok(format!("switch: pause -> {state}"))
             }
             SimAction::Step => self.queue_step(),
-            SimAction::Reset => {
-                self.rebuild(self.scene.clone());
-                Outcome::ok(format!("reset: scene {}", self.describe_scene()))
-            }
+            SimAction::Reset => match self.rebuild(self.scene.clone()) {
+                Ok(()) => Outcome::ok(format!("reset: scene {}", self.describe_scene())),
+                Err(e) => Outcome::error(format!("reset: {e}")),
+            },
             SimAction::Scene(n) => self.load_scene(n, catalog),
         }
     }
 
     fn switch(&mut self, switch: Switch, what: &str, value: &str) -> Outcome {
-        self.world.request(switch);
-        Outcome::ok(format!("switch: {what} -> {value}"))
+        match self.world.request(switch) {
+            Ok(()) => Outcome::ok(format!("switch: {what} -> {value}")),
+            Err(e) => Outcome::error(format!("switch: {what}: {e}")),
+        }
     }
 
+    /// The budget keys stop at the ends of the range (the notice says where it is).
     fn set_budget(&mut self, budget: u32) -> Outcome {
-        self.budget = budget.clamp(1, MAX_PARTICLES);
-        let budget = self.budget;
-        self.switch(Switch::Budget(budget), "budget", &budget.to_string())
+        let budget = budget.clamp(1, MAX_PARTICLES);
+        match self.world.set_budget(budget) {
+            Ok(()) => Outcome::ok(format!("switch: budget -> {budget}")),
+            Err(e) => Outcome::error(format!("budget: {e}")),
+        }
     }
 
     fn queue_step(&mut self) -> Outcome {
@@ -209,28 +211,25 @@ impl Session {
                 Err(e) => Err(format!("{}: {e}", path.display())),
             }
         });
-        match loaded {
-            Ok((path, scene)) => {
-                self.rebuild(scene);
-                Outcome::ok(format!(
-                    "scene: {number} -> {} from {}",
-                    self.describe_scene(),
-                    path.display()
-                ))
-            }
+        match loaded.and_then(|(path, scene)| self.rebuild(scene).map(|()| path)) {
+            Ok(path) => Outcome::ok(format!(
+                "scene: {number} -> {} from {}",
+                self.describe_scene(),
+                path.display()
+            )),
             Err(e) => Outcome::error(format!("scene {number}: {e}")),
         }
     }
 
     /// A fresh world for `scene` with the target strategy; the budget resets to the scene's.
-    fn rebuild(&mut self, scene: Scene) {
-        self.world = World::new(scene.clone(), self.target);
-        self.target = self.world.strategy();
-        self.budget = self.world.budget();
+    /// On an error the running world is kept.
+    fn rebuild(&mut self, scene: Scene) -> Result<(), String> {
+        self.world = ParticleSim::new(scene.clone(), self.target()).map_err(|e| e.to_string())?;
         self.clock = clock_for(&scene);
         self.scene = scene;
         self.queued_steps = 0;
         self.alpha = 0.0;
+        Ok(())
     }
 
     fn describe_scene(&self) -> String {
@@ -259,7 +258,7 @@ mod tests {
             threads: 2,
             ..Strategy::default()
         };
-        Session::new(scene, strategy, Overrides::default())
+        Session::new(scene, strategy, Overrides::default()).unwrap()
     }
 
     fn apply(s: &mut Session, action: SimAction) -> String {
@@ -303,10 +302,10 @@ mod tests {
         for _ in 0..20 {
             apply(&mut s, SimAction::BudgetDown);
         }
-        assert_eq!(s.budget, 1);
-        s.budget = MAX_PARTICLES;
+        assert_eq!(s.world().budget(), 1);
+        s.world.set_budget(MAX_PARTICLES).unwrap();
         apply(&mut s, SimAction::BudgetUp);
-        assert_eq!(s.budget, MAX_PARTICLES);
+        assert_eq!(s.world().budget(), MAX_PARTICLES);
     }
 
     #[test]
@@ -322,7 +321,7 @@ mod tests {
         );
         let tick = s.tick(1.0);
         assert_eq!(tick.steps, 1);
-        assert!(tick.systems.iter().sum::<f32>() > 0.0);
+        assert!(tick.systems.total() > std::time::Duration::ZERO);
         assert_eq!(s.world().steps(), before + 1);
         assert_eq!(apply(&mut s, SimAction::Pause), "switch: pause -> off");
         assert!(s.tick(0.05).steps > 0);
