@@ -4,6 +4,8 @@
 //! The table shows median and p99 step time, ns per particle per step, per-system medians,
 //! and each row's ratio to the fastest row of the same particle count.
 
+mod plot;
+
 use crate::Failure;
 use crate::cli::{BenchArgs, apply_overrides, default_threads, expand};
 use engine::counters::Padding;
@@ -71,7 +73,7 @@ pub fn run(args: &BenchArgs) -> Result<(), Failure> {
     let paddings = expand(&args.counters, &Padding::ALL);
     let warmup = (args.frames / 5).clamp(3, 60);
     if let Some(path) = &args.plot {
-        crate::plot::check_path(path).map_err(Failure::runtime)?;
+        plot::check_path(path).map_err(Failure::runtime)?;
     }
 
     let mut combos = Vec::new();
@@ -121,10 +123,46 @@ pub fn run(args: &BenchArgs) -> Result<(), Failure> {
         crate::out!("wrote {}", path.display());
     }
     if let Some(path) = &args.plot {
-        crate::plot::render(&rows, path).map_err(Failure::runtime)?;
+        let series = plot_series(&rows);
+        let title = format!(
+            "sim bench, {} scene: ns per particle per step",
+            rows.first().map_or("", |r| r.scene.as_str())
+        );
+        let chart = plot::Chart {
+            title: &title,
+            x_desc: "particles",
+            y_desc: "ns per particle per step",
+            legend_title: "layout / lock / counters / threads",
+            series: &series,
+        };
+        plot::render(&chart, path).map_err(Failure::runtime)?;
         crate::out!("wrote {}", path.display());
     }
     Ok(())
+}
+
+/// The plot's lines: one per strategy, in the rows' order, through (particle budget, ns per
+/// particle per step), sorted by particle budget.
+fn plot_series(rows: &[Row]) -> Vec<plot::Series> {
+    let mut out: Vec<plot::Series> = Vec::new();
+    for r in rows {
+        let label = format!(
+            "{} / {} / {} / {}t",
+            r.layout, r.lock, r.counters, r.threads
+        );
+        let point = (f64::from(r.particles), r.ns_per_particle_step);
+        match out.iter_mut().find(|s| s.label == label) {
+            Some(s) => s.points.push(point),
+            None => out.push(plot::Series {
+                label,
+                points: vec![point],
+            }),
+        }
+    }
+    for s in &mut out {
+        s.points.sort_by(|a, b| a.0.total_cmp(&b.0));
+    }
+    out
 }
 
 fn measure(
@@ -267,6 +305,52 @@ fn check_hashes(rows: &[Row]) {
                     r.state_hash
                 );
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(particles: u32, layout: &str, threads: usize, ns: f64, hash: &str) -> Row {
+        Row {
+            scene: "default".into(),
+            particles,
+            live: particles as usize,
+            layout: layout.into(),
+            lock: "sharded".into(),
+            counters: "padded".into(),
+            threads,
+            steps: 10,
+            step_ms_median: ns * f64::from(particles) / 1e6,
+            step_ms_p99: ns * f64::from(particles) / 1e6,
+            ns_per_particle_step: ns,
+            systems_ms: BTreeMap::new(),
+            state_hash: hash.into(),
+            ratio_to_fastest: 1.0,
+        }
+    }
+
+    #[test]
+    fn plot_series_are_one_per_strategy_sorted_by_count() {
+        let mut rows = Vec::new();
+        for n in [1_000_000, 100_000, 300_000] {
+            for layout in ["soa", "aos"] {
+                rows.push(row(n, layout, 2, f64::from(n) / 1e5, "0"));
+            }
+        }
+        let series = plot_series(&rows);
+        let labels: Vec<_> = series.iter().map(|s| s.label.as_str()).collect();
+        assert_eq!(
+            labels,
+            ["soa / sharded / padded / 2t", "aos / sharded / padded / 2t"]
+        );
+        for s in &series {
+            assert_eq!(
+                s.points,
+                [(100_000.0, 1.0), (300_000.0, 3.0), (1_000_000.0, 10.0)]
+            );
         }
     }
 }
