@@ -2,7 +2,8 @@
 //!
 //! Each combination gets a fresh world, a warm-up, then `frames` individually timed steps.
 //! The table shows median and p99 step time, ns per particle per step, per-system medians,
-//! and each row's ratio to the fastest row of the same particle count.
+//! and each row's ratio to the fastest row of the same particle count. Rows of the same
+//! particle count that end in different states fail the command (exit code 1).
 
 mod plot;
 
@@ -114,7 +115,9 @@ pub fn run(args: &BenchArgs) -> Result<(), Failure> {
     progress.finish_and_clear();
     set_ratios(&mut rows);
     print_table(&rows);
-    check_hashes(&rows);
+    // A mismatch fails the run, after the JSON and the plot are written: they show which
+    // rows differ.
+    let determinism = check_hashes(&rows);
     if let Some(path) = &args.json {
         let json =
             serde_json::to_string_pretty(&rows).map_err(|e| Failure::runtime(e.to_string()))?;
@@ -138,7 +141,7 @@ pub fn run(args: &BenchArgs) -> Result<(), Failure> {
         plot::render(&chart, path).map_err(Failure::runtime)?;
         crate::out!("wrote {}", path.display());
     }
-    Ok(())
+    determinism
 }
 
 /// The plot's lines: one per strategy, in the rows' order, through (particle budget, ns per
@@ -281,11 +284,12 @@ fn print_table(rows: &[Row]) {
 }
 
 /// Every row of one particle count ran the same steps from the same seed: their hashes
-/// must agree. Says so, or names the rows that differ.
-fn check_hashes(rows: &[Row]) {
+/// must agree. Says so, or names the rows that differ and fails (exit code 1).
+fn check_hashes(rows: &[Row]) -> Result<(), Failure> {
     let mut by_count: BTreeMap<u32, Vec<&Row>> = BTreeMap::new();
     rows.iter()
         .for_each(|r| by_count.entry(r.particles).or_default().push(r));
+    let mut mismatches = 0;
     for (n, group) in by_count {
         let first = &group[0].state_hash;
         let odd: Vec<_> = group.iter().filter(|r| &r.state_hash != first).collect();
@@ -295,6 +299,7 @@ fn check_hashes(rows: &[Row]) {
                 group.len()
             );
         } else {
+            mismatches += odd.len();
             for r in odd {
                 crate::out!(
                     "determinism: MISMATCH at {n} particles: {}/{}/{}/{}t ends in {} not {first}",
@@ -306,6 +311,14 @@ fn check_hashes(rows: &[Row]) {
                 );
             }
         }
+    }
+    if mismatches == 0 {
+        Ok(())
+    } else {
+        Err(Failure::runtime(format!(
+            "determinism: {mismatches} row(s) end in another state than the first row of \
+             their particle count (the MISMATCH lines above)"
+        )))
     }
 }
 
@@ -330,6 +343,33 @@ mod tests {
             state_hash: hash.into(),
             ratio_to_fastest: 1.0,
         }
+    }
+
+    #[test]
+    fn rows_that_agree_pass() {
+        let rows = [
+            row(1000, "soa", 1, 3.0, "aa"),
+            row(1000, "aos", 2, 5.0, "aa"),
+            // Another count may end elsewhere.
+            row(2000, "soa", 1, 3.0, "bb"),
+            row(2000, "aos", 1, 3.0, "bb"),
+        ];
+        assert_eq!(check_hashes(&rows), Ok(()));
+    }
+
+    #[test]
+    fn rows_that_disagree_fail_with_exit_code_1() {
+        let rows = [
+            row(1000, "soa", 1, 3.0, "aa"),
+            row(1000, "aos", 2, 5.0, "ab"),
+            row(2000, "soa", 1, 3.0, "bb"),
+        ];
+        let failure = check_hashes(&rows).unwrap_err();
+        assert_eq!(failure.code, 1, "{failure}");
+        assert!(
+            failure.message.starts_with("determinism: 1 row(s)"),
+            "{failure}"
+        );
     }
 
     #[test]
