@@ -1,14 +1,14 @@
-//! Group `ecs_integrate` (issue 5): the engine's integrate system beside the ECS crates and
+//! Group `ecs_integrate`: the engine's integrate system beside the ECS crates and
 //! the hand-written loops a user could pick instead, on one workload, in one process run.
 //!
 //! The workload is the engine's [`engine::particles::systems::integrate`]: position and velocity as glam
 //! `Vec2`; `v = (v + g·dt) · damping`, `p += v·dt`, clamp into the box `[0, W] × [0, H]` and
 //! reflect the velocity component of each wall hit times the restitution; count the bounces.
-//! Drag is 0 (damping 1.0, passed through `black_box` so the multiply stays), as in the
-//! issue's workload: without decay no velocity drifts into subnormals over the millions of
-//! steps a bench runs. Every contender starts from the same particles and does the same
-//! arithmetic per particle, including the bounce count (summed per chunk, then one atomic add
-//! per chunk, as the world's step does with its counters).
+//! Drag is 0 (damping 1.0, passed through `black_box` so the multiply stays): without decay
+//! no velocity drifts into subnormals over the millions of steps a bench runs. Every
+//! contender starts from the same particles and does the same arithmetic per particle,
+//! including the bounce count (summed per chunk, then one atomic add per chunk, as the
+//! world's step does with its counters).
 //!
 //! Particle counts `N` = 10k, 100k, 1M, 4M; 1 and 2 threads. Benchmark ids are
 //! `ecs_integrate/<contender>/<threads>t/<N>`; criterion reports the throughput in elements
@@ -30,7 +30,7 @@
 //! | `stream` | the memory bound: the same two `Vec<Vec2>`, `p += v·k; v *= s` (read and write the same 32 bytes per particle, minimal arithmetic); 2 threads as `hand_soa` |
 //!
 //! Threads. Each sample's timing loop runs inside a dedicated 1- or 2-thread rayon pool
-//! (`install` once per sample, as `World::run_steps` enters its pool once for many steps), so
+//! (`install` once per sample, as `World::run(n)` enters its pool once for `n` steps), so
 //! the rayon contenders fork and join on that pool, and the 1-thread rows run serially on its
 //! worker. (Entering a pool from outside costs a worker wake-up, tens of µs here: paid per
 //! step it would swamp a 10k step.) bevy's
@@ -722,7 +722,7 @@ fn bench(c: &mut Criterion) {
             for name in CONTENDERS {
                 // Built one at a time, so at most one copy of the particles is alive.
                 let mut c = contender(name, &positions, &velocities, threads, pool);
-                // The timing loop runs on a pool worker, as `World::run_steps` does: entering
+                // The timing loop runs on a pool worker, as in `World::run(n)`: entering
                 // a pool from outside wakes a sleeping worker, which costs more than a whole
                 // 10k-particle step here, so it is paid once per sample, not per step. bevy
                 // brings its own task pool and only needs a thread to run its schedule on.

@@ -394,7 +394,8 @@ mod tests {
 
     #[test]
     fn a_grid_built_in_parts_equals_the_serial_one() {
-        // Above the parallel threshold, on pools of 1, 2 and 3 workers; positions half in
+        // Above the parallel threshold: the grid a 1-worker pool builds (in one part) is the
+        // reference, and pools of 2, 3 and 4 workers must build the same; positions half in
         // cell order (as the world keeps them) and half scattered, some out of the world.
         let n = if cfg!(miri) {
             0

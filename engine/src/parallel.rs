@@ -1,8 +1,10 @@
 //! Splitting [`Rows`] across rayon workers, and running small work serially.
 //!
-//! A rayon fork-join costs about 18 µs on the 2-core machines this was measured on, so
-//! parallelism only pays above roughly 100k rows of cheap per-row work: below
-//! [`PARALLEL_MIN_ROWS`] a system runs on the calling thread.
+//! A rayon fork-join costs about 18 µs on the 2-core machines this was measured on, far
+//! more than a row of cheap per-row work, so small work stays serial: [`for_each_chunk`]
+//! runs up to `min_chunk` rows on the calling thread and splits more rows into chunks of
+//! `min_chunk` (the last one shorter). The world's default chunk is [`PARALLEL_MIN_ROWS`],
+//! 32 768 rows: up to that many rows, a cheap per-row system runs serially.
 
 use crate::storage::Rows;
 

@@ -1,9 +1,10 @@
 //! Lock strategies for data that parallel systems share, behind one interface.
 //!
-//! - [`EventSink`]: many workers push events (deaths, spawn requests, collisions); after
-//!   the step they are drained, merged and sorted.
-//! - [`SharedParams`]: read-mostly parameters (gravity, attractor) that workers read and the
-//!   main thread occasionally writes.
+//! - [`EventSink`]: many workers push events; after the step they are drained, merged and
+//!   sorted. The world has one kind of event today: deaths (entities whose lifetime ran out).
+//! - [`SharedParams`]: parameters that workers only read while the main thread writes them
+//!   between parallel phases. The world keeps its force field (attractors, the mouse,
+//!   repulsion) in one and writes it once per step, before the forces system reads it.
 //!
 //! The four [`LockStrategy`] variants differ only in cost: `Mutex` and `RwLock` take one
 //! global lock per push; `LockFree` pushes into a crossbeam `ArrayQueue`; `Sharded` gives

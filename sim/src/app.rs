@@ -3,10 +3,10 @@
 //!
 //! A frame: rasterise the particles (as the last frame's steps left them) and the HUD into
 //! the frame on the CPU, then present it on a helper thread while this frame's steps run
-//! (the [`Session`]). Each part is timed; since presenting and simulating overlap, the frame
-//! time can be less than their sum. The HUD shows the split, and a `perf:` line reports it
-//! on stdout every five seconds. Every hotkey prints one log line and shows it as a notice
-//! for two seconds.
+//! (the `Session` of `app/session.rs`). Each part is timed; since presenting and simulating
+//! overlap, the frame time can be less than their sum. The HUD shows the split, and a
+//! `perf:` line reports it on stdout every five seconds. Every hotkey prints one log line
+//! and shows it as a notice for two seconds.
 
 mod keys;
 mod pacing;

@@ -2,7 +2,10 @@
 //!
 //! Each combination gets a fresh world, a warm-up, then `frames` individually timed steps.
 //! The table shows median and p99 step time, ns per particle per step, per-system medians,
-//! and each row's ratio to the fastest row of the same particle count.
+//! and each row's ratio to the fastest row of the same particle count. Rows of the same
+//! particle count that end in different states fail the command (exit code 1).
+
+mod plot;
 
 use crate::Failure;
 use crate::cli::{BenchArgs, apply_overrides, default_threads, expand};
@@ -76,7 +79,7 @@ pub fn run(args: &BenchArgs) -> Result<(), Failure> {
     let paddings = expand(&args.counters, &Padding::ALL);
     let warmup = (args.frames / 5).clamp(3, 60);
     if let Some(path) = &args.plot {
-        crate::plot::check_path(path).map_err(Failure::runtime)?;
+        plot::check_path(path).map_err(Failure::runtime)?;
     }
 
     let mut combos = Vec::new();
@@ -117,7 +120,9 @@ pub fn run(args: &BenchArgs) -> Result<(), Failure> {
     progress.finish_and_clear();
     set_ratios(&mut rows);
     print_table(&rows);
-    check_hashes(&rows);
+    // A mismatch fails the run, after the JSON and the plot are written: they show which
+    // rows differ.
+    let determinism = check_hashes(&rows);
     if let Some(path) = &args.json {
         let json =
             serde_json::to_string_pretty(&rows).map_err(|e| Failure::runtime(e.to_string()))?;
@@ -126,10 +131,46 @@ pub fn run(args: &BenchArgs) -> Result<(), Failure> {
         crate::out!("wrote {}", path.display());
     }
     if let Some(path) = &args.plot {
-        crate::plot::render(&rows, path).map_err(Failure::runtime)?;
+        let series = plot_series(&rows);
+        let title = format!(
+            "sim bench, {} scene: ns per particle per step",
+            rows.first().map_or("", |r| r.scene.as_str())
+        );
+        let chart = plot::Chart {
+            title: &title,
+            x_desc: "particles",
+            y_desc: "ns per particle per step",
+            legend_title: "layout / lock / counters / threads",
+            series: &series,
+        };
+        plot::render(&chart, path).map_err(Failure::runtime)?;
         crate::out!("wrote {}", path.display());
     }
-    Ok(())
+    determinism
+}
+
+/// The plot's lines: one per strategy, in the rows' order, through (particle budget, ns per
+/// particle per step), sorted by particle budget.
+fn plot_series(rows: &[Row]) -> Vec<plot::Series> {
+    let mut out: Vec<plot::Series> = Vec::new();
+    for r in rows {
+        let label = format!(
+            "{} / {} / {} / {}t",
+            r.layout, r.lock, r.counters, r.threads
+        );
+        let point = (f64::from(r.particles), r.ns_per_particle_step);
+        match out.iter_mut().find(|s| s.label == label) {
+            Some(s) => s.points.push(point),
+            None => out.push(plot::Series {
+                label,
+                points: vec![point],
+            }),
+        }
+    }
+    for s in &mut out {
+        s.points.sort_by(|a, b| a.0.total_cmp(&b.0));
+    }
+    out
 }
 
 fn measure(
@@ -258,11 +299,12 @@ fn print_table(rows: &[Row]) {
 }
 
 /// Every row of one particle count ran the same steps from the same seed: their hashes
-/// must agree. Says so, or names the rows that differ.
-fn check_hashes(rows: &[Row]) {
+/// must agree. Says so, or names the rows that differ and fails (exit code 1).
+fn check_hashes(rows: &[Row]) -> Result<(), Failure> {
     let mut by_count: BTreeMap<u32, Vec<&Row>> = BTreeMap::new();
     rows.iter()
         .for_each(|r| by_count.entry(r.particles).or_default().push(r));
+    let mut mismatches = 0;
     for (n, group) in by_count {
         let first = &group[0].state_hash;
         let odd: Vec<_> = group.iter().filter(|r| &r.state_hash != first).collect();
@@ -272,6 +314,7 @@ fn check_hashes(rows: &[Row]) {
                 group.len()
             );
         } else {
+            mismatches += odd.len();
             for r in odd {
                 crate::out!(
                     "determinism: MISMATCH at {n} particles: {}/{}/{}/{}t ends in {} not {first}",
@@ -282,6 +325,87 @@ fn check_hashes(rows: &[Row]) {
                     r.state_hash
                 );
             }
+        }
+    }
+    if mismatches == 0 {
+        Ok(())
+    } else {
+        Err(Failure::runtime(format!(
+            "determinism: {mismatches} row(s) end in another state than the first row of \
+             their particle count (the MISMATCH lines above)"
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(particles: u32, layout: &str, threads: usize, ns: f64, hash: &str) -> Row {
+        Row {
+            scene: "default".into(),
+            particles,
+            live: particles as usize,
+            layout: layout.into(),
+            lock: "sharded".into(),
+            counters: "padded".into(),
+            threads,
+            steps: 10,
+            step_ms_median: ns * f64::from(particles) / 1e6,
+            step_ms_p99: ns * f64::from(particles) / 1e6,
+            ns_per_particle_step: ns,
+            systems_ms: Vec::new(),
+            state_hash: hash.into(),
+            ratio_to_fastest: 1.0,
+        }
+    }
+
+    #[test]
+    fn rows_that_agree_pass() {
+        let rows = [
+            row(1000, "soa", 1, 3.0, "aa"),
+            row(1000, "aos", 2, 5.0, "aa"),
+            // Another count may end elsewhere.
+            row(2000, "soa", 1, 3.0, "bb"),
+            row(2000, "aos", 1, 3.0, "bb"),
+        ];
+        assert_eq!(check_hashes(&rows), Ok(()));
+    }
+
+    #[test]
+    fn rows_that_disagree_fail_with_exit_code_1() {
+        let rows = [
+            row(1000, "soa", 1, 3.0, "aa"),
+            row(1000, "aos", 2, 5.0, "ab"),
+            row(2000, "soa", 1, 3.0, "bb"),
+        ];
+        let failure = check_hashes(&rows).unwrap_err();
+        assert_eq!(failure.code, 1, "{failure}");
+        assert!(
+            failure.message.starts_with("determinism: 1 row(s)"),
+            "{failure}"
+        );
+    }
+
+    #[test]
+    fn plot_series_are_one_per_strategy_sorted_by_count() {
+        let mut rows = Vec::new();
+        for n in [1_000_000, 100_000, 300_000] {
+            for layout in ["soa", "aos"] {
+                rows.push(row(n, layout, 2, f64::from(n) / 1e5, "0"));
+            }
+        }
+        let series = plot_series(&rows);
+        let labels: Vec<_> = series.iter().map(|s| s.label.as_str()).collect();
+        assert_eq!(
+            labels,
+            ["soa / sharded / padded / 2t", "aos / sharded / padded / 2t"]
+        );
+        for s in &series {
+            assert_eq!(
+                s.points,
+                [(100_000.0, 1.0), (300_000.0, 3.0), (1_000_000.0, 10.0)]
+            );
         }
     }
 }

@@ -484,13 +484,31 @@ fn chunks(word: &str, cols: usize) -> Vec<String> {
         .collect()
 }
 
-/// A count in at most six characters: 999, 12.3k, 4.56M, 7.89G.
+/// A count in at most five characters: as is up to 9999, then three significant digits and
+/// an SI suffix (12.3k, 123k, 4.56M, ... 18.4E for `u64::MAX`). Rounds half up; a count that
+/// rounds to 1000 of a unit is shown in the next one (999 950 is 1.00M, not 1000k).
 pub fn compact(n: u64) -> String {
-    match n {
-        0..10_000 => n.to_string(),
-        10_000..1_000_000 => format!("{:.1}k", n as f64 / 1e3),
-        1_000_000..1_000_000_000 => format!("{:.2}M", n as f64 / 1e6),
-        _ => format!("{:.2}G", n as f64 / 1e9),
+    if n < 10_000 {
+        return n.to_string();
+    }
+    let digits = n.ilog10() + 1;
+    // n ~ mantissa * 10^shift, with a three-digit mantissa (exact integer arithmetic).
+    let mut shift = digits - 3;
+    let scale = 10u64.pow(shift);
+    let mut mantissa = n / scale + u64::from(n % scale >= scale.div_ceil(2));
+    if mantissa == 1000 {
+        mantissa = 100;
+        shift += 1;
+    }
+    // The shown value has shift + 3 integer digits: 1 to 3 of them before the suffix.
+    let unit = shift.div_ceil(3);
+    let whole = (shift + 3 - 3 * unit) as usize;
+    let suffix = ["k", "M", "G", "T", "P", "E"][unit as usize - 1];
+    let m = mantissa.to_string();
+    if whole == 3 {
+        format!("{m}{suffix}")
+    } else {
+        format!("{}.{}{suffix}", &m[..whole], &m[whole..])
     }
 }
 
@@ -672,9 +690,33 @@ pub(crate) mod tests {
 
     #[test]
     fn counts_are_compact() {
+        assert_eq!(compact(0), "0");
         assert_eq!(compact(9_999), "9999");
+        assert_eq!(compact(10_000), "10.0k");
         assert_eq!(compact(12_345), "12.3k");
+        assert_eq!(compact(123_456), "123k");
+        assert_eq!(compact(999_499), "999k");
+        assert_eq!(compact(999_500), "1.00M");
         assert_eq!(compact(4_560_000), "4.56M");
-        assert_eq!(compact(u64::MAX), "18446744073.71G");
+        assert_eq!(compact(999_999_999), "1.00G");
+        assert_eq!(compact(7_890_000_000), "7.89G");
+        assert_eq!(compact(u64::MAX), "18.4E");
+        // At most five characters, and within half a unit of the last digit shown.
+        let mut n = 1u64;
+        while n < u64::MAX / 3 {
+            for m in [n, n * 2 - 1, n * 3 - 1] {
+                let s = compact(m);
+                assert!(s.len() <= 5, "{m} -> {s}");
+                let (num, suffix) =
+                    s.split_at(s.find(|c: char| c.is_alphabetic()).unwrap_or(s.len()));
+                let unit = ["", "k", "M", "G", "T", "P", "E"]
+                    .iter()
+                    .position(|u| *u == suffix)
+                    .unwrap();
+                let shown: f64 = num.parse::<f64>().unwrap() * 1e3f64.powi(unit as i32);
+                assert!((shown - m as f64).abs() <= m as f64 * 5e-3, "{m} -> {s}");
+            }
+            n = n * 10 + 7;
+        }
     }
 }

@@ -6,7 +6,6 @@ pub mod bench;
 pub mod cli;
 pub mod headless;
 pub mod hud;
-pub mod plot;
 pub mod render;
 pub mod snapshot;
 

@@ -1,6 +1,12 @@
-//! Group `integrate`: one physics step (gravity, explicit Euler, reflection off the walls of
-//! a box) over the engine's `Storage<Particle>` in SoA and in AoS, at 10k, 100k and 1M
-//! particles. Serial on purpose: it measures memory layout, not rayon.
+//! Group `integrate`: one physics step (gravity, semi-implicit Euler: the velocity first, then
+//! the position with the new velocity; reflection off the walls of a box) over the engine's
+//! `Storage<Particle>` in SoA and in AoS, at 10k, 100k and 1M particles. Serial on purpose:
+//! it measures memory layout, not rayon.
+//!
+//! The step is this file's own kernel, not the engine's `systems::integrate` (which adds
+//! drag and counts bounces, and runs SoA columns on `Vec4` lanes, two particles at a time):
+//! the numbers are what the layout costs a plain per-row loop, not the engine's integrate
+//! system. The `ecs_integrate` bench times `systems::integrate` itself.
 //!
 //! The system is written once, generic over [`Rows`], and dispatched with `with_rows!`
 //! exactly as the engine's systems are, so the two layouts run the same monomorphised code

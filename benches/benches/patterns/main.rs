@@ -6,7 +6,7 @@
 //! |-------------|-------------------------------------|----------------------------------------|
 //! | `arena`     | `arena::Arena` alloc + reset        | `Box::new`, `bumpalo`, `typed-arena`   |
 //! | `handles`   | `entity::EntityAllocator`           | `slotmap::SlotMap`                     |
-//! | `integrate` | `Storage<Particle>` in SoA          | the same storage in AoS; `hecs`        |
+//! | `integrate` | `Storage<Particle>` in SoA, with the bench's own step (not `systems::integrate`) | the same storage in AoS; `hecs` |
 //! | `counters`  | `Counters` cache-padded             | the same counters packed; a local `u64`|
 //! | `locks`     | `EventSink`, `Sharded`              | the same sink with `Mutex`, `RwLock`, `LockFree` |
 //!

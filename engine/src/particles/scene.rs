@@ -470,8 +470,21 @@ fn at(field: &str) -> impl FnOnce(String) -> (String, String) + '_ {
 }
 
 /// `Err` unless `lo <= value <= hi` (NaN is never in range).
+///
+/// `value` is one of the scene's `u32` counts or `f32` numbers, widened to `f64` (exactly);
+/// the bounds are decimal literals. Most decimals have no exact `f32`: writing `0.01` gives
+/// the `f32` 0.0099999998, below the `f64` 0.01. So a fractional value (only `f32` fields
+/// have those) is compared with the bounds rounded to `f32`, as the user's own number was:
+/// a value written as a bound is in range. Whole values compare exactly (a count may need
+/// more than the 24 bits of an `f32`).
 fn check_range(name: &str, value: f64, lo: f64, hi: f64) -> Result<(), String> {
-    if value >= lo && value <= hi {
+    let in_range = if value.fract() == 0.0 {
+        lo <= value && value <= hi
+    } else {
+        let v = value as f32;
+        lo as f32 <= v && v <= hi as f32
+    };
+    if in_range {
         return Ok(());
     }
     let prefix = if name.is_empty() {
@@ -480,8 +493,25 @@ fn check_range(name: &str, value: f64, lo: f64, hi: f64) -> Result<(), String> {
         format!("{name} ")
     };
     Err(format!(
-        "{prefix}is {value}; expected a number from {lo} to {hi}"
+        "{prefix}is {}; expected a number from {} to {}",
+        shown(value),
+        shown(lo),
+        shown(hi)
     ))
+}
+
+/// A number for a message, as short as it can be and still mean the value: whole numbers in
+/// a count's range as integers; an `f32` field's value (widened) as the shortest decimal that
+/// gives the same `f32` back, which is what the user wrote unless they wrote more digits
+/// than an `f32` holds; anything else as the shortest decimal of the `f64`.
+fn shown(x: f64) -> String {
+    if x.fract() == 0.0 && x.abs() <= f64::from(u32::MAX) {
+        format!("{x}")
+    } else if f64::from(x as f32) == x {
+        format!("{}", x as f32)
+    } else {
+        format!("{x}")
+    }
 }
 
 fn check_point(p: [f32; 2], w: &WorldConfig) -> Result<(), String> {
@@ -649,6 +679,75 @@ mod tests {
             "{MINIMAL}[forces.repulsion]\nradius = 0.01\nstrength = 1.0\n"
         ));
         assert_eq!(e.field.as_deref(), Some("forces.repulsion.radius"), "{e}");
+    }
+
+    #[test]
+    fn a_value_at_a_documented_bound_is_accepted() {
+        // 0.01, 0.1 and 1e-5 have no exact f32: the f32 a user gets by writing one must still
+        // pass the check against that bound. A 10 x 10 world keeps the grid of radius 0.01
+        // within MAX_GRID_CELLS.
+        let world = "[world]\nwidth = 10.0\nheight = 10.0\nparticles = 10\n";
+        for text in [
+            format!("{world}[forces.repulsion]\nradius = 0.01\nstrength = 1.0\n"),
+            format!("{world}[forces.repulsion]\nradius = 10.0\nstrength = 1.0\n"),
+            format!(
+                "{world}[[attractors]]\nposition = [5.0, 5.0]\nstrength = 1.0\nsoftening = 0.01\n"
+            ),
+            world.replace("particles = 10\n", "particles = 10\ndt = 0.1\n"),
+            world.replace("particles = 10\n", "particles = 10\ndt = 1e-5\n"),
+            world.replace("particles = 10\n", "particles = 50000000\n"),
+        ] {
+            if let Err(e) = Scene::parse("s.toml", &text) {
+                panic!("{text}\n{e}");
+            }
+        }
+        // Just past a bound is still refused.
+        for (text, field) in [
+            (
+                format!("{world}[forces.repulsion]\nradius = 0.0099\nstrength = 1.0\n"),
+                "forces.repulsion.radius",
+            ),
+            (
+                world.replace("particles = 10\n", "particles = 10\ndt = 0.1000001\n"),
+                "world.dt",
+            ),
+            (
+                world.replace("particles = 10\n", "particles = 50000001\n"),
+                "world.particles",
+            ),
+        ] {
+            assert_eq!(err(&text).field.as_deref(), Some(field), "{text}");
+        }
+    }
+
+    #[test]
+    fn messages_show_numbers_as_written() {
+        let world = "[world]\nwidth = 10.0\nheight = 10.0\nparticles = 10\n";
+        let e = err(&format!(
+            "{world}[forces.repulsion]\nradius = 0.005\nstrength = 1.0\n"
+        ));
+        assert_eq!(
+            e.reason, "is 0.005; expected a number from 0.01 to 10",
+            "{e}"
+        );
+        let e = err(&world.replace("particles = 10\n", "particles = 10\ndt = 0.3\n"));
+        assert_eq!(
+            e.reason, "is 0.3; expected a number from 0.00001 to 0.1",
+            "{e}"
+        );
+        let e = err(&format!("{world}[forces]\ndrag = 10.7\n"));
+        assert_eq!(e.reason, "is 10.7; expected a number from 0 to 10", "{e}");
+        let e = err("[world]\nwidth = 3e38\nheight = 10.0\nparticles = 10\n");
+        assert!(
+            e.reason
+                .starts_with("is 300000000000000000000000000000000000000;"),
+            "{e}"
+        );
+        let e = err("[world]\nwidth = 10.0\nheight = 10.0\nparticles = 4000000000\n");
+        assert_eq!(
+            e.reason, "is 4000000000; expected a number from 1 to 50000000",
+            "{e}"
+        );
     }
 
     #[test]

@@ -1,15 +1,38 @@
-//! `sim bench --plot PATH.svg`: the strategy matrix as a line chart.
+//! The line chart of `sim bench --plot PATH.svg`, drawn from plain series.
 //!
-//! One series per strategy (layout / lock / counters / threads), ns per particle per step
-//! (the median step over the live particles) against the particle budget. The x axis is
-//! logarithmic when the rows span several counts. The legend sits in a panel right of the
-//! chart, so a full matrix (16+ series) never hides a line.
+//! One line per [`Series`] through its `(count, y)` points, against a count on the x axis
+//! (labelled "10k", "1.5M"). The x axis is logarithmic when the points span several counts.
+//! The legend sits in a panel right of the chart, so a full matrix (16+ series) never hides
+//! a line. The bench module decides what the series are; this module only draws them.
 
-use crate::bench::Row;
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::prelude::*;
 use std::path::Path;
+
+/// One line of the chart.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Series {
+    /// Its legend label.
+    pub label: String,
+    /// `(x, y)` points, drawn in this order (sort them by `x`).
+    pub points: Vec<(f64, f64)>,
+}
+
+/// What to draw: the texts around the chart and its series.
+#[derive(Clone, Copy, Debug)]
+pub struct Chart<'a> {
+    /// The caption above the chart.
+    pub title: &'a str,
+    /// The x axis' description (the x values are counts).
+    pub x_desc: &'a str,
+    /// The y axis' description.
+    pub y_desc: &'a str,
+    /// The line above the legend's labels.
+    pub legend_title: &'a str,
+    /// The lines, in legend order.
+    pub series: &'a [Series],
+}
 
 /// Width of the chart part of the image, in pixels.
 const CHART_WIDTH: u32 = 760;
@@ -65,31 +88,6 @@ pub fn check_path(path: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// The legend label of a row's strategy.
-pub fn series_label(row: &Row) -> String {
-    format!(
-        "{} / {} / {} / {}t",
-        row.layout, row.lock, row.counters, row.threads
-    )
-}
-
-/// `(label, points)` per strategy, in the rows' order; points sorted by particle count.
-fn series(rows: &[Row]) -> Vec<(String, Vec<(f64, f64)>)> {
-    let mut out: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
-    for r in rows {
-        let label = series_label(r);
-        let point = (f64::from(r.particles), r.ns_per_particle_step);
-        match out.iter_mut().find(|(l, _)| *l == label) {
-            Some((_, points)) => points.push(point),
-            None => out.push((label, vec![point])),
-        }
-    }
-    for (_, points) in &mut out {
-        points.sort_by(|a, b| a.0.total_cmp(&b.0));
-    }
-    out
-}
-
 /// "10k", "1.5M": particle counts on the x axis. A log axis ticks every 1..9 × 10^k; only
 /// 1, 2, 3 and 5 × 10^k get a label, so the labels near the top of a decade do not collide.
 fn axis_label(n: f64) -> String {
@@ -117,40 +115,37 @@ fn trim(x: f64) -> String {
     s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
-/// Draws `rows` into an SVG at `path`. The error names the path.
-pub fn render(rows: &[Row], path: &Path) -> Result<(), String> {
+/// Draws `chart` into an SVG at `path`. The error names the path.
+pub fn render(chart: &Chart<'_>, path: &Path) -> Result<(), String> {
     let fail = |e: &dyn std::fmt::Display| format!("{}: cannot draw the plot: {e}", path.display());
-    if rows.is_empty() {
-        return Err(fail(&"no rows to plot"));
+    let series = chart.series;
+    let points = || series.iter().flat_map(|s| s.points.iter().copied());
+    if points().next().is_none() {
+        return Err(fail(&"no points to plot"));
     }
-    let series = series(rows);
     let height = 560.max(80 + LEGEND_LINE * series.len() as u32);
     let root = SVGBackend::new(path, (CHART_WIDTH + LEGEND_WIDTH, height)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| fail(&e))?;
     let (chart_area, legend_area) = root.split_horizontally(CHART_WIDTH);
 
-    let (lo, hi) = rows.iter().fold((f64::INFINITY, 0f64), |(lo, hi), r| {
-        let n = f64::from(r.particles);
-        (lo.min(n), hi.max(n))
+    let (lo, hi) = points().fold((f64::INFINITY, 0f64), |(lo, hi), (x, _)| {
+        (lo.min(x), hi.max(x))
     });
-    let y_max = rows
-        .iter()
-        .map(|r| r.ns_per_particle_step)
+    let y_max = points()
+        .map(|(_, y)| y)
         .fold(0f64, f64::max)
         .max(f64::MIN_POSITIVE)
         * 1.15;
-    let scene = &rows[0].scene;
-    let title = format!("sim bench, {scene} scene: ns per particle per step");
     if lo < hi {
         // Several counts: a log axis, a little wider than the data.
         let x = (lo / 1.25..hi * 1.25).log_scale();
-        draw(&chart_area, &title, x, y_max, &series)
+        draw(&chart_area, chart, x, y_max)
     } else {
         // One count: a plain axis around it (each series is a single point).
-        draw(&chart_area, &title, lo * 0.5..hi * 1.5, y_max, &series)
+        draw(&chart_area, chart, lo * 0.5..hi * 1.5, y_max)
     }
     .map_err(|e| fail(&e))?;
-    draw_legend(&legend_area, &series).map_err(|e| fail(&e))?;
+    draw_legend(&legend_area, chart).map_err(|e| fail(&e))?;
     root.present().map_err(|e| fail(&e))?;
     Ok(())
 }
@@ -159,25 +154,23 @@ type DrawResult = Result<(), DrawingAreaErrorKind<std::io::Error>>;
 
 fn draw<X>(
     area: &DrawingArea<SVGBackend<'_>, Shift>,
-    title: &str,
+    chart: &Chart<'_>,
     x: X,
     y_max: f64,
-    series: &[(String, Vec<(f64, f64)>)],
 ) -> DrawResult
 where
     X: AsRangedCoord<Value = f64>,
     X::CoordDescType: ValueFormatter<f64>,
 {
-    let mut chart = ChartBuilder::on(area)
-        .caption(title, ("sans-serif", 24))
+    let mut plot = ChartBuilder::on(area)
+        .caption(chart.title, ("sans-serif", 24))
         .margin(14)
         .x_label_area_size(64)
         .y_label_area_size(70)
         .build_cartesian_2d(x, 0f64..y_max)?;
-    chart
-        .configure_mesh()
-        .x_desc("particles")
-        .y_desc("ns per particle per step")
+    plot.configure_mesh()
+        .x_desc(chart.x_desc)
+        .y_desc(chart.y_desc)
         .x_label_formatter(&|n| axis_label(*n))
         .y_label_formatter(&|y| format!("{y:.1}"))
         .label_style(("sans-serif", 15))
@@ -187,35 +180,28 @@ where
         .y_max_light_lines(1)
         .axis_desc_style(("sans-serif", 17))
         .draw()?;
-    for (i, (_, points)) in series.iter().enumerate() {
+    for (i, Series { points, .. }) in chart.series.iter().enumerate() {
         let (color, shape) = look(i);
         // One two-point path per segment rather than one polyline per series: some SVG
         // renderers (ImageMagick's own) fill a polyline's hull despite `fill="none"`.
-        chart.draw_series(
+        plot.draw_series(
             points
                 .windows(2)
                 .map(|w| PathElement::new(vec![w[0], w[1]], color.stroke_width(2))),
         )?;
         let points = points.iter().copied();
         match shape {
-            0 => chart.draw_series(points.map(|p| Circle::new(p, 3, color.filled())))?,
-            1 => chart.draw_series(points.map(|p| TriangleMarker::new(p, 5, color.filled())))?,
-            _ => chart.draw_series(points.map(|p| Cross::new(p, 4, color.stroke_width(2))))?,
+            0 => plot.draw_series(points.map(|p| Circle::new(p, 3, color.filled())))?,
+            1 => plot.draw_series(points.map(|p| TriangleMarker::new(p, 5, color.filled())))?,
+            _ => plot.draw_series(points.map(|p| Cross::new(p, 4, color.stroke_width(2))))?,
         };
     }
     Ok(())
 }
 
-fn draw_legend(
-    area: &DrawingArea<SVGBackend<'_>, Shift>,
-    series: &[(String, Vec<(f64, f64)>)],
-) -> DrawResult {
-    area.draw(&Text::new(
-        "layout / lock / counters / threads",
-        (4, 30),
-        ("sans-serif", 15),
-    ))?;
-    for (i, (label, _)) in series.iter().enumerate() {
+fn draw_legend(area: &DrawingArea<SVGBackend<'_>, Shift>, chart: &Chart<'_>) -> DrawResult {
+    area.draw(&Text::new(chart.legend_title, (4, 30), ("sans-serif", 15)))?;
+    for (i, Series { label, .. }) in chart.series.iter().enumerate() {
         let y = 56 + (i as u32 * LEGEND_LINE) as i32;
         let (color, shape) = look(i);
         area.draw(&PathElement::new(
@@ -237,55 +223,49 @@ mod tests {
     use super::*;
     use std::path::PathBuf;
 
-    fn row(particles: u32, layout: &str, threads: usize, ns: f64) -> Row {
-        Row {
-            scene: "default".into(),
-            particles,
-            live: particles as usize,
-            layout: layout.into(),
-            lock: "sharded".into(),
-            counters: "padded".into(),
-            threads,
-            steps: 10,
-            step_ms_median: ns * f64::from(particles) / 1e6,
-            step_ms_p99: ns * f64::from(particles) / 1e6,
-            ns_per_particle_step: ns,
-            systems_ms: Vec::new(),
-            state_hash: "0".into(),
-            ratio_to_fastest: 1.0,
-        }
-    }
-
     fn temp(name: &str) -> PathBuf {
         let dir = std::env::temp_dir().join(format!("sim-plot-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         dir.join(name)
     }
 
-    #[test]
-    fn renders_one_labelled_series_per_strategy() {
-        let mut rows = Vec::new();
-        for n in [100_000, 300_000, 1_000_000] {
-            for layout in ["soa", "aos"] {
-                for threads in [1, 2] {
-                    let ns = if layout == "soa" { 3.0 } else { 5.0 } / threads as f64;
-                    rows.push(row(n, layout, threads, ns));
-                }
-            }
+    fn chart(series: &[Series]) -> Chart<'_> {
+        Chart {
+            title: "a title",
+            x_desc: "particles",
+            y_desc: "ns per particle per step",
+            legend_title: "layout / threads",
+            series,
         }
+    }
+
+    #[test]
+    fn renders_one_labelled_line_per_series() {
+        let series: Vec<Series> = ["soa / 1t", "soa / 2t", "aos / 1t", "aos / 2t"]
+            .iter()
+            .enumerate()
+            .map(|(i, label)| Series {
+                label: label.to_string(),
+                points: [100_000.0, 300_000.0, 1_000_000.0]
+                    .map(|n| (n, 1.0 + i as f64))
+                    .to_vec(),
+            })
+            .collect();
         let path = temp("matrix.svg");
-        render(&rows, &path).unwrap();
+        render(&chart(&series), &path).unwrap();
         let svg = std::fs::read_to_string(&path).unwrap();
         assert!(svg.starts_with("<svg"), "{}", &svg[..svg.len().min(80)]);
-        for label in [
-            "soa / sharded / padded / 1t",
-            "soa / sharded / padded / 2t",
-            "aos / sharded / padded / 1t",
-            "aos / sharded / padded / 2t",
+        for text in [
+            "soa / 1t",
+            "soa / 2t",
+            "aos / 1t",
+            "aos / 2t",
+            "a title",
+            "layout / threads",
+            "ns per particle per step",
         ] {
-            assert!(svg.contains(label), "no series {label}");
+            assert!(svg.contains(text), "no text {text}");
         }
-        assert!(svg.contains("ns per particle per step"));
         // Per series: two segments through its three counts, and one legend line (axes,
         // ticks and grid lines are 1 px wide).
         let wide = svg
@@ -299,6 +279,13 @@ mod tests {
                 "no axis label {tick}"
             );
         }
+    }
+
+    #[test]
+    fn nothing_to_plot_is_an_error_naming_the_path() {
+        let path = temp("empty.svg");
+        let err = render(&chart(&[]), &path).unwrap_err();
+        assert!(err.starts_with(&path.display().to_string()), "{err}");
     }
 
     #[test]
@@ -319,9 +306,13 @@ mod tests {
     #[test]
     fn a_single_count_still_plots() {
         let path = temp("single.svg");
-        render(&[row(5000, "soa", 2, 4.0)], &path).unwrap();
+        let series = [Series {
+            label: "soa / 2t".into(),
+            points: vec![(5000.0, 4.0)],
+        }];
+        render(&chart(&series), &path).unwrap();
         let svg = std::fs::read_to_string(&path).unwrap();
-        assert!(svg.contains("soa / sharded / padded / 2t"));
+        assert!(svg.contains("soa / 2t"));
     }
 
     #[test]
