@@ -83,8 +83,10 @@ pub struct RunArgs {
     /// paused window took with N.
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub steps: Option<u64>,
+    /// `--scene`, `--particles`, `--seed`.
     #[command(flatten)]
     pub scene: SceneArgs,
+    /// `--layout`, `--lock`, `--counters`, `--threads`.
     #[command(flatten)]
     pub strategy: StrategyArgs,
     /// Print memory high-water marks (arena bytes, storage capacity, RSS) as it runs, and
@@ -158,8 +160,10 @@ pub struct SnapshotArgs {
     /// Image height in pixels.
     #[arg(long, value_name = "H", default_value_t = 720, value_parser = clap::value_parser!(u32).range(16..=8192))]
     pub height: u32,
+    /// `--scene`, `--particles`, `--seed`.
     #[command(flatten)]
     pub scene: SceneArgs,
+    /// `--layout`, `--lock`, `--counters`, `--threads`.
     #[command(flatten)]
     pub strategy: StrategyArgs,
 }
@@ -167,8 +171,10 @@ pub struct SnapshotArgs {
 /// Options of the window.
 #[derive(Args, Debug, Clone)]
 pub struct WindowArgs {
+    /// `--scene`, `--particles`, `--seed`.
     #[command(flatten)]
     pub scene: SceneArgs,
+    /// `--layout`, `--lock`, `--counters`, `--threads`.
     #[command(flatten)]
     pub strategy: StrategyArgs,
     /// Frames per second to pace to (0: uncapped, for measuring).

@@ -1,6 +1,10 @@
 //! The simulator around the engine: a window with a HUD and hotkeys, and headless
 //! commands (`run`, `bench`, `snapshot`) that run the very same simulation.
+#![deny(missing_docs)]
+#![deny(unsafe_code)]
 
+// One unsafe call: parenting the canvas window to the main one (see `open_canvas`).
+#[allow(unsafe_code)]
 pub mod app;
 pub mod bench;
 pub mod cli;

@@ -9,6 +9,7 @@
 //! | `integrate` | `Storage<Particle>` in SoA, with the bench's own step (not `systems::integrate`) | the same storage in AoS; `hecs` |
 //! | `counters`  | `Counters` cache-padded             | the same counters packed; a local `u64`|
 //! | `locks`     | `EventSink`, `Sharded`              | the same sink with `Mutex`, `RwLock`, `LockFree` |
+//! | `user_bundle` | a bundle declared in the bench, SoA through `lanes::Pairs` | the same bundle and kernel in AoS |
 //!
 //! Run with `cargo bench -p benches`; the numbers of a run are summarised in
 //! `benches/RESULTS.md`. Sample counts and times are kept small so the whole run fits in a
@@ -19,6 +20,7 @@ mod counters;
 mod handles;
 mod integrate;
 mod locks;
+mod user_bundle;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::time::Duration;
@@ -50,6 +52,6 @@ fn rng() -> rand_pcg::Pcg64Mcg {
 criterion_group! {
     name = patterns;
     config = config();
-    targets = arena::bench, handles::bench, integrate::bench, counters::bench, locks::bench
+    targets = arena::bench, handles::bench, integrate::bench, counters::bench, locks::bench, user_bundle::bench
 }
 criterion_main!(patterns);
