@@ -2,7 +2,7 @@
 //! systems in a deterministic order.
 //!
 //! Both queues are [`EventSink`]s, so they go through the world's active
-//! [`LockStrategy`](crate::sync::LockStrategy): switching the lock strategy changes what a
+//! [`LockStrategy`]: switching the lock strategy changes what a
 //! queued command costs, never which commands are applied or in what order.
 //!
 //! # Order

@@ -64,7 +64,7 @@ pub mod commands;
 mod schedule;
 
 pub use commands::{Applied, CommandWriter, Commands};
-pub use schedule::{Schedule, SystemFn};
+pub use schedule::{APPLY, Schedule, SystemFn};
 
 use crate::arena::{Arena, ArenaStats, FrameArenas};
 use crate::counters::{CounterId, Counters, Padding};
