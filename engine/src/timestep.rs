@@ -4,6 +4,8 @@
 //! out. At most `max_steps` run per frame: when the simulation cannot keep up, the excess
 //! time is dropped (and reported) instead of piling up into a spiral of death.
 
+use crate::error::ParamError;
+
 /// What one frame should do.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct FrameSteps {
@@ -20,7 +22,7 @@ pub struct FrameSteps {
 ///
 /// ```
 /// use engine::timestep::FixedTimestep;
-/// let mut clock = FixedTimestep::new(0.01, 4);
+/// let mut clock = FixedTimestep::new(0.01, 4).unwrap();
 /// let frame = clock.advance(0.025);
 /// assert_eq!(frame.steps, 2);
 /// assert!((frame.alpha - 0.5).abs() < 1e-6);
@@ -33,13 +35,26 @@ pub struct FixedTimestep {
 }
 
 impl FixedTimestep {
-    /// A clock stepping by `dt` seconds, at most `max_steps` per frame (at least 1).
-    pub fn new(dt: f64, max_steps: u32) -> FixedTimestep {
-        FixedTimestep {
-            dt,
-            max_steps: max_steps.max(1),
-            accumulator: 0.0,
+    /// A clock stepping by `dt` seconds, at most `max_steps` per frame.
+    ///
+    /// # Errors
+    /// If `dt` is not a positive finite number, or `max_steps` is 0.
+    pub fn new(dt: f64, max_steps: u32) -> Result<FixedTimestep, ParamError> {
+        if !(dt.is_finite() && dt > 0.0) {
+            return Err(ParamError::new(
+                "dt",
+                dt,
+                "a positive finite number of seconds",
+            ));
         }
+        if max_steps == 0 {
+            return Err(ParamError::new("max_steps", max_steps, "at least 1"));
+        }
+        Ok(FixedTimestep {
+            dt,
+            max_steps,
+            accumulator: 0.0,
+        })
     }
 
     /// The fixed step in seconds.
@@ -71,8 +86,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn bad_parameters_are_refused() {
+        assert_eq!(FixedTimestep::new(0.0, 4).unwrap_err().parameter(), "dt");
+        assert_eq!(
+            FixedTimestep::new(f64::NAN, 4).unwrap_err().parameter(),
+            "dt"
+        );
+        assert_eq!(
+            FixedTimestep::new(0.01, 0).unwrap_err().parameter(),
+            "max_steps"
+        );
+    }
+
+    #[test]
     fn accumulates_fractions_across_frames() {
-        let mut clock = FixedTimestep::new(0.01, 4);
+        let mut clock = FixedTimestep::new(0.01, 4).unwrap();
         let a = clock.advance(0.004);
         assert_eq!((a.steps, a.dropped), (0, 0.0));
         let b = clock.advance(0.007);
@@ -84,7 +112,7 @@ mod tests {
 
     #[test]
     fn clamps_a_long_frame_and_reports_the_dropped_time() {
-        let mut clock = FixedTimestep::new(0.01, 4);
+        let mut clock = FixedTimestep::new(0.01, 4).unwrap();
         let frame = clock.advance(1.0);
         assert_eq!(frame.steps, 4);
         assert!((frame.dropped - 0.96).abs() < 1e-9, "{frame:?}");
@@ -95,7 +123,7 @@ mod tests {
 
     #[test]
     fn negative_time_is_ignored() {
-        let mut clock = FixedTimestep::new(0.01, 4);
+        let mut clock = FixedTimestep::new(0.01, 4).unwrap();
         assert_eq!(clock.advance(-5.0).steps, 0);
         assert_eq!(clock.advance(0.0105).steps, 1);
     }

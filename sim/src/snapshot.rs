@@ -4,7 +4,6 @@ use crate::Failure;
 use crate::cli::{HEADLESS_FRAME_SECONDS, SnapshotArgs};
 use crate::render::{self, Viewport};
 use engine::particles::ParticleSim;
-use engine::timestep::FixedTimestep;
 use std::path::Path;
 
 /// Runs `sim snapshot`.
@@ -34,8 +33,7 @@ pub fn run(args: &SnapshotArgs) -> Result<(), Failure> {
 
 /// Runs `frames` display frames of fixed steps; returns the final interpolation alpha.
 pub fn advance(world: &mut ParticleSim, frames: u64) -> f32 {
-    let scene = world.scene().world.clone();
-    let mut clock = FixedTimestep::new(f64::from(scene.dt), scene.max_steps_per_frame);
+    let mut clock = world.clock();
     let mut alpha = 0.0;
     for _ in 0..frames {
         let frame = clock.advance(HEADLESS_FRAME_SECONDS);

@@ -28,6 +28,7 @@ use crate::parallel::for_each_chunk;
 use crate::storage::{Layout, RowsRef};
 use crate::sync::SharedParams;
 use crate::timer::SystemTimes;
+use crate::timestep::FixedTimestep;
 use crate::with_rows;
 use crate::world::{MemoryStats, Schedule, Strategy, Switch, World};
 use emitter::EmitterState;
@@ -304,6 +305,14 @@ impl ParticleSim {
     /// The fixed step length in seconds.
     pub fn dt(&self) -> f32 {
         self.state.scene.world.dt
+    }
+
+    /// A fixed-step clock for this scene: its `dt`, at most `max_steps_per_frame` a frame.
+    /// The one clock that turns display frames into steps, for windows and headless runs.
+    pub fn clock(&self) -> FixedTimestep {
+        let w = &self.state.scene.world;
+        FixedTimestep::new(f64::from(w.dt), w.max_steps_per_frame)
+            .expect("a validated scene has a positive dt and at least one step per frame")
     }
 
     /// The world's size.

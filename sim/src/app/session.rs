@@ -56,7 +56,6 @@ pub struct Tick {
 /// A running simulation and the controls over it.
 pub struct Session {
     world: ParticleSim,
-    scene: Scene,
     clock: FixedTimestep,
     paused: bool,
     queued_steps: u32,
@@ -70,11 +69,10 @@ impl Session {
     /// # Errors
     /// If the simulation cannot be built (a scene or strategy value out of range).
     pub fn new(scene: Scene, strategy: Strategy, overrides: Overrides) -> Result<Session, String> {
-        let world = ParticleSim::new(scene.clone(), strategy).map_err(|e| e.to_string())?;
+        let world = ParticleSim::new(scene, strategy).map_err(|e| e.to_string())?;
         Ok(Session {
-            clock: clock_for(&scene),
+            clock: world.clock(),
             world,
-            scene,
             paused: false,
             queued_steps: 0,
             alpha: 0.0,
@@ -169,7 +167,7 @@ impl Session {
                 Outcome::ok(format!("switch: pause -> {state}"))
             }
             SimAction::Step => self.queue_step(),
-            SimAction::Reset => match self.rebuild(self.scene.clone()) {
+            SimAction::Reset => match self.rebuild(self.world.scene().clone()) {
                 Ok(()) => Outcome::ok(format!("reset: scene {}", self.describe_scene())),
                 Err(e) => Outcome::error(format!("reset: {e}")),
             },
@@ -224,9 +222,8 @@ impl Session {
     /// A fresh world for `scene` with the target strategy; the budget resets to the scene's.
     /// On an error the running world is kept.
     fn rebuild(&mut self, scene: Scene) -> Result<(), String> {
-        self.world = ParticleSim::new(scene.clone(), self.target()).map_err(|e| e.to_string())?;
-        self.clock = clock_for(&scene);
-        self.scene = scene;
+        self.world = ParticleSim::new(scene, self.target()).map_err(|e| e.to_string())?;
+        self.clock = self.world.clock();
         self.queued_steps = 0;
         self.alpha = 0.0;
         Ok(())
@@ -235,14 +232,10 @@ impl Session {
     fn describe_scene(&self) -> String {
         format!(
             "'{}' ({} particles)",
-            self.scene.display_name(),
+            self.world.scene().display_name(),
             self.world.budget()
         )
     }
-}
-
-fn clock_for(scene: &Scene) -> FixedTimestep {
-    FixedTimestep::new(f64::from(scene.world.dt), scene.world.max_steps_per_frame)
 }
 
 #[cfg(test)]
