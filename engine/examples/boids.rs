@@ -15,9 +15,14 @@
 //! cargo run --release -p engine --example boids -- --layout aos --lock mutex --threads 2
 //! ```
 //!
-//! The last line, `state_hash=... boids=... steps=...`, is the same for every layout, lock
-//! strategy and thread count: per-boid work depends only on the data and sums run in a fixed
-//! order, and the engine applies commands in a fixed order.
+//! Flags: `--layout soa|aos --lock mutex|rwlock|lockfree|sharded --threads N --steps N
+//! --boids N`, and `--switch-at STEP` (default: half way; past `--steps`: never) for the live
+//! layout switch. The last line, `state_hash=... boids=... steps=...`, is the same for every
+//! layout, lock strategy, thread count and switch step: per-boid work depends only on the
+//! data, sums run in a fixed order, and the engine applies commands in a fixed order.
+//!
+//! `rand` and `rand_pcg` are dependencies of the engine, so this example can use them; a
+//! crate of your own would list them in its `Cargo.toml`.
 
 use engine::prelude::*;
 use engine::world::state_hash;

@@ -235,7 +235,9 @@ impl<'a> Grid<'a> {
     }
 
     /// Calls `f(row, position)` for every binned row in the 3x3 cells around `p`: a superset
-    /// of the rows within one cell size of `p`. Returns the number of cells visited.
+    /// of the rows within one cell size of `p`. `row` is the index into the positions the
+    /// grid was built from: with [`Storage::slice_of`](crate::storage::Storage::slice_of),
+    /// the row's dense position in the storage (chunk `first` + offset in a chunk). Returns the number of cells visited.
     #[inline]
     pub fn for_each_near(&self, p: Vec2, mut f: impl FnMut(u32, Vec2)) -> u32 {
         self.for_each_run_near(p, |rows, xs, ys| {

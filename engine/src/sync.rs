@@ -1,10 +1,11 @@
 //! Lock strategies for data that parallel systems share, behind one interface.
 //!
-//! - [`EventSink`]: many workers push events; after the step they are drained, merged and
-//!   sorted. The world has one kind of event today: deaths (entities whose lifetime ran out).
+//! - [`EventSink`]: many workers push events; after the system they are drained, merged and
+//!   sorted. The world's command buffer ([`crate::world::Commands`]) is two of them: queued
+//!   despawns and queued spawns.
 //! - [`SharedParams`]: parameters that workers only read while the main thread writes them
-//!   between parallel phases. The world keeps its force field (attractors, the mouse,
-//!   repulsion) in one and writes it once per step, before the forces system reads it.
+//!   between parallel phases. The particle preset keeps its force field (attractors, the
+//!   mouse, repulsion) in one and writes it once per step, before its forces system reads it.
 //!
 //! The four [`LockStrategy`] variants differ only in cost: `Mutex` and `RwLock` take one
 //! global lock per push; `LockFree` pushes into a crossbeam `ArrayQueue`; `Sharded` gives

@@ -453,6 +453,29 @@ impl<B: Bundle> Storage<B> {
         }
     }
 
+    /// `field` of every row copied into `arena`, in storage order. Unlike
+    /// [`Storage::slice_of`] the result borrows only the arena, so a system can read every
+    /// row's field (say, neighbours' velocities) while it updates the rows.
+    ///
+    /// ```
+    /// use engine::prelude::*;
+    /// use engine::particles::{particle, Particle};
+    /// let arena = Arena::new();
+    /// let mut storage = Storage::new(Layout::Soa);
+    /// storage.spawn(Particle::at(Vec2::ZERO, Vec2::ONE));
+    /// let velocities = storage.copy_of(particle::FIELDS.velocity, &arena);
+    /// with_rows!(storage.rows_mut(), |rows| rows.for_each(|p: particle::Mut| *p.position += velocities[0]));
+    /// assert_eq!(storage.row(0).unwrap().1.position, Vec2::ONE);
+    /// ```
+    pub fn copy_of<'a, T: Copy>(&self, field: Field<B, T>, arena: &'a Arena) -> &'a [T] {
+        match &self.dense {
+            Dense::Soa(columns) => arena.alloc_slice_copy((field.column)(columns)),
+            Dense::Aos(rows) => {
+                arena.alloc_slice_fill_with(rows.len(), |i| *(field.in_row)(&rows[i].bundle))
+            }
+        }
+    }
+
     /// Reorders the rows: row `k` becomes the old row `order[k]`. Handles stay valid. Used
     /// to keep spatial neighbours next to each other in memory. Allocates nothing once the
     /// storage has been permuted at its current size.

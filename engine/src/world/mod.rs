@@ -160,7 +160,10 @@ pub struct MemoryStats {
 
 /// What a system can use while it holds the storage mutably (see [`World::split`]).
 pub struct Shared<'w, B: Bundle> {
-    /// The current frame's arena: scratch that lives until the step after next.
+    /// The current frame's arena: scratch that lives until the step after next. An arena
+    /// is not `Sync`: allocate from it in the serial part of a system (before or after
+    /// [`for_each_chunk`](crate::parallel::for_each_chunk)); inside workers use
+    /// [`with_thread_scratch`](crate::arena::with_thread_scratch).
     pub frame: &'w Arena,
     /// Both frame arenas, to read what the previous step stashed.
     pub frames: &'w FrameArenas,
@@ -171,6 +174,10 @@ pub struct Shared<'w, B: Bundle> {
     /// Timers: `shared.timers.scope("name")` times part of a system under its own name.
     pub timers: &'w Timers,
     /// Rows per parallel chunk (pass to [`for_each_chunk`](crate::parallel::for_each_chunk)).
+    /// The default, [`PARALLEL_MIN_ROWS`], suits cheap per-row work; a world smaller than
+    /// that runs serially. Work that is heavy per row (neighbour queries) pays with smaller
+    /// chunks: divide it (the particle preset uses an eighth) or set
+    /// [`World::set_chunk_rows`].
     pub chunk_rows: usize,
     /// The strategy in effect.
     pub strategy: Strategy,
@@ -370,12 +377,18 @@ impl<B: Bundle> World<B> {
     }
 
     /// Starts a step: applies the desired strategy, swaps the frame arenas, zeroes the
-    /// timers. The pool change of a thread switch takes effect from the next pool entry.
+    /// timers.
     fn begin_step(&mut self) {
+        self.apply_pending();
+        self.frames.swap();
+        self.timers.clear();
+    }
+
+    /// Applies the requested switches now (a [`Schedule`] does this at the start of every
+    /// step). A thread-count switch takes its new pool from the next pool entry.
+    pub fn apply_pending(&mut self) {
         let (old, new) = (self.strategy, self.desired);
         if new == old {
-            self.frames.swap();
-            self.timers.clear();
             return;
         }
         self.storage.set_layout(new.layout);
@@ -397,8 +410,6 @@ impl<B: Bundle> World<B> {
             threads: self.desired.threads,
             ..new
         };
-        self.frames.swap();
-        self.timers.clear();
     }
 
     fn end_step(&mut self) {
