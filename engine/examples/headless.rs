@@ -95,12 +95,7 @@ fn main() -> ExitCode {
         sim.strategy().lock,
         sim.state_hash() == twin.state_hash()
     );
-    println!(
-        "state_hash={:016x} particles={} steps={}",
-        sim.state_hash(),
-        sim.len(),
-        sim.steps()
-    );
+    println!("{}", sim.state_line());
     if sim.state_hash() == twin.state_hash() {
         ExitCode::SUCCESS
     } else {

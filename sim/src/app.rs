@@ -14,11 +14,11 @@ mod scenes;
 mod session;
 
 use crate::Failure;
+use crate::bindings::{Command, UiAction};
 use crate::cli::WindowArgs;
 use crate::hud::{self, FrameSample, HudState, Notice};
 use crate::render::{Rasteriser, Viewport};
 use crate::snapshot::write_png;
-use keys::{Command, UiAction};
 use pacing::{Pacer, PerfLog};
 use pixels::{Pixels, PixelsBuilder, SurfaceTexture, wgpu};
 use scenes::Catalog;
@@ -79,13 +79,7 @@ pub fn run(args: &WindowArgs) -> Result<(), Failure> {
         .run_app(&mut app)
         .map_err(|e| Failure::runtime(format!("window event loop failed: {e}")));
     // The same last line as `sim run`, so a script can compare the two.
-    let world = app.session.world();
-    crate::out!(
-        "state_hash={:016x} particles={} steps={}",
-        world.state_hash(),
-        world.len(),
-        world.steps()
-    );
+    crate::out!("{}", app.session.world().state_line());
     ran?;
     app.error.map_or(Ok(()), Err)
 }

@@ -229,9 +229,9 @@ impl StrategyArgs {
     }
 }
 
-/// All cores.
+/// All cores (the engine's default strategy decides what that is).
 pub fn default_threads() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+    engine::world::Strategy::default().threads
 }
 
 fn parse_particles(s: &str) -> Result<u32, String> {

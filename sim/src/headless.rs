@@ -19,12 +19,7 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
         .map(|(name, total)| format!("{name}={total}"))
         .collect();
     crate::out!("counters {}", counters.join(" "));
-    crate::out!(
-        "state_hash={:016x} particles={} steps={}",
-        world.state_hash(),
-        world.len(),
-        world.steps()
-    );
+    crate::out!("{}", world.state_line());
     Ok(())
 }
 

@@ -7,6 +7,7 @@
 
 mod canvas;
 
+use crate::bindings::BINDINGS;
 use canvas::{Canvas, GLYPH, Rect, Rgb};
 use engine::timer::SystemTimes;
 use engine::world::Strategy;
@@ -28,25 +29,6 @@ const MARK: Rgb = [250, 250, 250];
 const WARN: Rgb = [255, 110, 100];
 const PANEL: Rgb = [8, 10, 20];
 const PANEL_ALPHA: u8 = 200;
-
-/// The hotkeys, as the help panel lists them.
-pub const HOTKEYS: [(&str, &str); 15] = [
-    ("L", "layout SoA <-> AoS"),
-    ("K", "next lock strategy"),
-    ("P", "counter padding on/off"),
-    ("T", "threads 1 <-> all cores"),
-    ("Space", "pause / resume"),
-    ("N", "one step while paused"),
-    ("+ -", "particle budget x2 / /2"),
-    ("R", "reset the scene"),
-    ("1-9", "load scene (assets/scenes)"),
-    ("mouse", "left attracts, right repels"),
-    ("F1", "HUD on/off"),
-    ("H", "this help"),
-    ("F12", "screenshot to PNG"),
-    ("Esc", "quit"),
-    ("", "(numbers: ms per frame, 0.5 s average)"),
-];
 
 /// Where one frame's time went, in milliseconds.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -410,7 +392,8 @@ fn help_panel(canvas: &mut Canvas, scale: u32) {
     let cols = 44;
     let pad = 6 * scale;
     let w = cols * GLYPH * scale + 2 * pad;
-    let h = (HOTKEYS.len() as u32 + 2) * line + 2 * pad;
+    // The bindings, plus a title line, a gap and the footnote.
+    let h = (BINDINGS.len() as u32 + 3) * line + 2 * pad;
     let x = (canvas.width().saturating_sub(w) / 2) as i32;
     let y = (canvas.height().saturating_sub(h) / 2) as i32;
     canvas.blend(Rect::new(x, y, w, h), PANEL, 240);
@@ -421,9 +404,13 @@ fn help_panel(canvas: &mut Canvas, scale: u32) {
     };
     writer.line(canvas, &[(VALUE, "Hotkeys")]);
     writer.y += line as i32;
-    for (key, what) in HOTKEYS {
-        writer.line(canvas, &[(VALUE, &format!("{key:<7}")), (TEXT, what)]);
+    for b in &BINDINGS {
+        writer.line(
+            canvas,
+            &[(VALUE, &format!("{:<7}", b.keys)), (TEXT, b.does)],
+        );
     }
+    writer.line(canvas, &[(DIM, "(numbers: ms per frame, 0.5 s average)")]);
 }
 
 /// The notice, near the bottom, centred, wrapped to the frame (at most four lines).

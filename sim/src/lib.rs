@@ -7,6 +7,7 @@
 #[allow(unsafe_code)]
 pub mod app;
 pub mod bench;
+pub mod bindings;
 pub mod cli;
 pub mod headless;
 pub mod hud;

@@ -1,10 +1,11 @@
 //! The README says what the program does: these tests keep it true. Its code example is
 //! the `quickstart` example (compiled and run by `cargo test`), its hotkey table lists the
-//! keys of the help overlay, and its commands are the program's subcommands.
+//! keys of the binding table (which also drives the key handling and the help overlay), and
+//! its commands are the program's subcommands.
 
 use clap::CommandFactory;
+use sim::bindings::BINDINGS;
 use sim::cli::Cli;
-use sim::hud::HOTKEYS;
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -53,19 +54,14 @@ fn readme_keys() -> BTreeSet<String> {
 }
 
 #[test]
-fn the_hotkey_table_lists_the_keys_of_the_help_overlay() {
-    let overlay: BTreeSet<String> = HOTKEYS
-        .iter()
-        .map(|(key, _)| *key)
-        .filter(|k| !k.is_empty())
-        .flat_map(|k| k.split(' ').map(str::to_owned).collect::<Vec<_>>())
-        .collect();
+fn the_hotkey_table_lists_every_key_binding() {
+    let bound: BTreeSet<String> = BINDINGS.iter().map(|b| b.keys.to_owned()).collect();
     let mut readme = readme_keys();
     // The README writes the scene keys as `1`–`9`.
     if readme.remove("1") && readme.remove("9") {
         readme.insert("1-9".into());
     }
-    assert_eq!(readme, overlay, "README hotkeys vs hud::HOTKEYS");
+    assert_eq!(readme, bound, "README hotkeys vs sim::bindings::BINDINGS");
 }
 
 #[test]

@@ -341,6 +341,17 @@ impl ParticleSim {
         });
     }
 
+    /// The line every runner ends with, for scripts to compare:
+    /// `state_hash=<16 hex digits> particles=<live> steps=<n>`.
+    pub fn state_line(&self) -> String {
+        format!(
+            "state_hash={:016x} particles={} steps={}",
+            self.state_hash(),
+            self.len(),
+            self.steps()
+        )
+    }
+
     /// A hash of every live particle's handle and fields, in entity order. Equal hashes
     /// mean bit-identical simulations.
     pub fn state_hash(&self) -> u64 {

@@ -5,8 +5,8 @@
 //! pressing a key twice before the next step toggles back instead of asking for the same
 //! thing twice.
 
-use super::keys::SimAction;
 use super::scenes::Catalog;
+use crate::bindings::SimAction;
 use crate::cli::{apply_overrides, default_threads};
 use engine::particles::ParticleSim;
 use engine::particles::scene::{MAX_PARTICLES, Scene};
