@@ -105,8 +105,9 @@ impl Default for Forces {
 pub struct Repulsion {
     /// Interaction radius, also the grid cell size.
     pub radius: f32,
-    /// Scale of the push: a neighbour at offset `d` adds `strength * d/radius * (1 - |d|²/radius²)`
-    /// (strongest at `radius/sqrt(3)`, zero at contact and beyond `radius`).
+    /// Scale of the push: a neighbour at distance `|d|` adds an acceleration of about
+    /// `strength * (1 - |d|/radius)` away from itself (strongest at contact, zero at and
+    /// beyond `radius`; softened within `radius/100`).
     pub strength: f32,
 }
 

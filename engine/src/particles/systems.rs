@@ -74,8 +74,7 @@ pub fn forces<'a>(
     tally: &NeighbourTally,
 ) {
     let pulls = &field.pulls[..field.count];
-    let inv_r = 1.0 / field.repulsion_radius;
-    let inv_r2 = inv_r * inv_r;
+    let kernel = Repulsion::new(field.repulsion_radius);
     rows.for_each(|p| {
         let here = *p.position;
         let mut accel = Vec2::ZERO;
@@ -89,12 +88,12 @@ pub fn forces<'a>(
             let mut checks = 0u64;
             let cells = grid.for_each_run_near(here, |_, xs, ys| {
                 checks += xs.len() as u64;
-                (px, py) = push_from_run(here, xs, ys, inv_r2, (px, py));
+                (px, py) = push_from_run(here, xs, ys, &kernel, (px, py));
             });
             // Summed in a fixed order (glam's `element_sum` order depends on its backend).
             let sum = |v: Vec4| (v.x + v.y) + (v.z + v.w);
             let push = Vec2::new(sum(px), sum(py));
-            accel += push * (field.repulsion_strength * inv_r);
+            accel += push * field.repulsion_strength;
             // Counted per particle on purpose: this is where counter padding shows.
             tally.counters.add(tally.cells_visited, u64::from(cells));
             tally.counters.add(tally.neighbour_checks, checks);
@@ -110,13 +109,13 @@ fn push_from_run(
     here: Vec2,
     xs: &[f32],
     ys: &[f32],
-    inv_r2: f32,
+    kernel: &Repulsion,
     sums: (Vec4, Vec4),
 ) -> (Vec4, Vec4) {
     let (hx, hy) = (Vec4::splat(here.x), Vec4::splat(here.y));
     let add = |(px, py): (Vec4, Vec4), x: Vec4, y: Vec4, counted: BVec4A| {
         let (dx, dy) = (hx - x, hy - y);
-        let w = Vec4::select(counted, repulsion(dx * dx + dy * dy, inv_r2), Vec4::ZERO);
+        let w = Vec4::select(counted, kernel.weight(dx * dx + dy * dy), Vec4::ZERO);
         (px + dx * w, py + dy * w)
     };
     let mut sums = sums;
@@ -155,13 +154,37 @@ fn push_from_run(
     add(sums, pad(xs, here.x), pad(ys, here.y), BVec4A::splat(true))
 }
 
-/// The weight of the push from a neighbour at squared distance `d2` (the push is offset
-/// times weight): a polynomial in |d|², with no square root, division or branch; the
-/// offset makes it zero at contact (the particle itself) and the weight is zero beyond the
-/// radius.
-#[inline(always)]
-fn repulsion(d2: Vec4, inv_r2: f32) -> Vec4 {
-    (Vec4::ONE - d2 * inv_r2).max(Vec4::ZERO)
+/// The repulsion between neighbours: a neighbour at offset `d` (from it to the particle)
+/// pushes with `d * weight(|d|²)`, a push of length `1 - |d|/r` for `|d|` well above the
+/// softening: strongest at contact, falling linearly to zero at the radius `r`, so particles
+/// pushed together are pushed apart hardest (the swarm keeps a bounded density). One square
+/// root and one division per candidate, both correctly rounded, so every strategy, thread
+/// count and instruction set gives the same bits. The particle itself (`d = 0`) pushes with
+/// zero.
+#[derive(Clone, Copy, Debug)]
+pub struct Repulsion {
+    inv_r: Vec4,
+    soft2: Vec4,
+}
+
+impl Repulsion {
+    /// Softening length as a fraction of the radius: keeps the weight finite at `d = 0`.
+    const SOFTENING: f32 = 0.01;
+
+    /// The kernel for radius `r`.
+    pub fn new(r: f32) -> Repulsion {
+        let soft = Self::SOFTENING * r;
+        Repulsion {
+            inv_r: Vec4::splat(1.0 / r),
+            soft2: Vec4::splat(soft * soft),
+        }
+    }
+
+    /// `max(1/sqrt(d² + s²) - 1/r, 0)` per lane.
+    #[inline(always)]
+    pub fn weight(&self, d2: Vec4) -> Vec4 {
+        (Vec4::ONE / (d2 + self.soft2).sqrt() - self.inv_r).max(Vec4::ZERO)
+    }
 }
 
 /// Parameters of the integrate system.
@@ -437,15 +460,17 @@ mod tests {
         // Covers the whole-vector loop, the masked reload of the last four and the padding
         // of runs shorter than four.
         let here = Vec2::new(5.0, 5.0);
-        let inv_r2 = 1.0 / 9.0;
+        let kernel = Repulsion::new(3.0);
         for n in 0..10 {
             let xs: Vec<f32> = (0..n).map(|i| 4.0 + 0.25 * i as f32).collect();
             let ys: Vec<f32> = (0..n).map(|i| 6.0 - 0.5 * i as f32).collect();
-            let (px, py) = push_from_run(here, &xs, &ys, inv_r2, (Vec4::ZERO, Vec4::ZERO));
+            let (px, py) = push_from_run(here, &xs, &ys, &kernel, (Vec4::ZERO, Vec4::ZERO));
             let mut expected = Vec2::ZERO;
             for (x, y) in xs.iter().zip(&ys) {
                 let d = here - Vec2::new(*x, *y);
-                expected += d * (1.0 - d.length_squared() * inv_r2).max(0.0);
+                let soft = 0.01 * 3.0;
+                expected +=
+                    d * (1.0 / (d.length_squared() + soft * soft).sqrt() - 1.0 / 3.0).max(0.0);
             }
             let got = Vec2::new(px.element_sum(), py.element_sum());
             assert!(
@@ -453,6 +478,26 @@ mod tests {
                 "{n} candidates: {got} vs {expected}"
             );
         }
+    }
+
+    #[test]
+    fn the_push_is_strongest_at_contact_and_zero_at_the_radius() {
+        let kernel = Repulsion::new(4.0);
+        let push = |d: f32| d * kernel.weight(Vec4::splat(d * d)).x;
+        let pushes: Vec<f32> = [0.0, 0.2, 0.5, 1.0, 2.0, 3.0, 3.9, 4.0, 5.0]
+            .map(push)
+            .into();
+        assert_eq!(pushes[0], 0.0, "a particle does not push itself");
+        assert!(
+            pushes[1] > 0.9,
+            "near contact: almost the full push ({})",
+            pushes[1]
+        );
+        assert!(
+            pushes[1..8].windows(2).all(|w| w[0] > w[1] || w[1] == 0.0),
+            "{pushes:?}"
+        );
+        assert_eq!(&pushes[7..], &[0.0, 0.0], "nothing at or beyond the radius");
     }
 
     #[test]
@@ -495,9 +540,10 @@ mod tests {
             counters: &counters,
         };
         forces(AosMut::new(&mut ps), &field, Some(&grid), 1.0, &tally);
-        // |d| = 1, radius 2: strength * d/r * (1 - 1/4) = 10 * 0.5 * 0.75 = 3.75.
-        assert_eq!(ps[0].bundle.velocity, Vec2::new(-3.75, 0.0));
-        assert_eq!(ps[1].bundle.velocity, Vec2::new(3.75, 0.0));
+        // |d| = 1, radius 2, softening 0.02: strength * (1/sqrt(1.0004) - 1/2) = 4.998...
+        let push = 10.0 * (1.0 / 1.0004f32.sqrt() - 0.5);
+        assert_eq!(ps[0].bundle.velocity, Vec2::new(-push, 0.0));
+        assert_eq!(ps[1].bundle.velocity, Vec2::new(push, 0.0));
         assert_eq!(counters.total(tally.neighbour_checks), 4);
     }
 }
