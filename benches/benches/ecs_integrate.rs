@@ -16,7 +16,7 @@
 //!
 //! | id | what runs |
 //! |---|---|
-//! | `engine_soa` | `Storage<Particle>` (`Layout::Soa`), `particles::systems::integrate(rows, .., PARALLEL_MIN_ROWS)`, on a 1- or 2-thread rayon pool (what `World::step` does) |
+//! | `engine_soa` | `Storage<Particle>` (`Layout::Soa`), `particles::systems::integrate(rows, .., PARALLEL_MIN_ROWS)`, on a 1- or 2-thread rayon pool (what the preset's `integrate` system does) |
 //! | `engine_aos` | the same with `Layout::Aos` (the teaching contrast) |
 //! | `hecs_query` | hecs 0.11 `World::query_mut::<(&mut Pos, &mut Vel)>()`; 2 threads: `into_iter_batched(PARALLEL_MIN_ROWS)` + rayon `par_bridge` |
 //! | `hecs_columns` | hecs archetype columns (`Archetype::get::<&mut Pos>()` derefs to `&mut [Pos]`); 2 threads: rayon `par_chunks_mut` |
@@ -30,7 +30,7 @@
 //! | `stream` | the memory bound: the same two `Vec<Vec2>`, `p += v·k; v *= s` (read and write the same 32 bytes per particle, minimal arithmetic); 2 threads as `hand_soa` |
 //!
 //! Threads. Each sample's timing loop runs inside a dedicated 1- or 2-thread rayon pool
-//! (`install` once per sample, as `World::run(n)` enters its pool once for `n` steps), so
+//! (`install` once per sample, as `Schedule::run(.., n)` enters its pool once for `n` steps), so
 //! the rayon contenders fork and join on that pool, and the 1-thread rows run serially on its
 //! worker. (Entering a pool from outside costs a worker wake-up, tens of µs here: paid per
 //! step it would swamp a 10k step.) bevy's
@@ -394,7 +394,7 @@ trait Contender {
     fn state(&mut self) -> Vec<(Vec2, Vec2)>;
 }
 
-/// The engine's storage and system, as `World::step` runs them.
+/// The engine's storage and system, as the particle preset runs them.
 struct Engine<'p> {
     storage: Storage<Particle>,
     pool: &'p rayon::ThreadPool,
@@ -722,7 +722,7 @@ fn bench(c: &mut Criterion) {
             for name in CONTENDERS {
                 // Built one at a time, so at most one copy of the particles is alive.
                 let mut c = contender(name, &positions, &velocities, threads, pool);
-                // The timing loop runs on a pool worker, as in `World::run(n)`: entering
+                // The timing loop runs on a pool worker, as in `Schedule::run(.., n)`: entering
                 // a pool from outside wakes a sleeping worker, which costs more than a whole
                 // 10k-particle step here, so it is paid once per sample, not per step. bevy
                 // brings its own task pool and only needs a thread to run its schedule on.

@@ -93,7 +93,7 @@ pub struct HudState {
     pub particles: usize,
     /// The particle budget.
     pub budget: u32,
-    /// The strategies in effect.
+    /// The strategy asked for: in effect from the next step (`pending` says whether it is yet).
     pub strategy: Strategy,
     /// A switch was requested but not applied yet (it applies at the next step).
     pub pending: bool,
