@@ -15,7 +15,7 @@ use engine::particles::scene::Scene;
 use engine::storage::Layout;
 use engine::sync::LockStrategy;
 use engine::world::Strategy;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -102,12 +102,7 @@ pub fn run(args: &BenchArgs) -> Result<(), Failure> {
             }
         }
     }
-    let progress = ProgressBar::new(combos.len() as u64 * (warmup + args.frames));
-    progress.set_style(
-        ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} steps  {msg}")
-            .map_err(|e| Failure::runtime(e.to_string()))?
-            .progress_chars("=> "),
-    );
+    let progress = crate::progress::bar(combos.len() as u64 * (warmup + args.frames), "steps");
     let mut rows = Vec::new();
     for (n, strategy) in combos {
         let scene = apply_overrides(base.clone(), Some(n), None).map_err(Failure::usage)?;

@@ -41,6 +41,9 @@ fn simulate(args: &RunArgs) -> Result<ParticleSim, Failure> {
         u64::MAX
     };
     let switch_every = args.switch_every.unwrap_or(u64::MAX);
+    let progress = crate::progress::bar(total, unit.name());
+    // Stops for the bar too, about a hundred in a run.
+    let tick_every = (total / 100).max(1);
     let mut sampled: Vec<Entity> = Vec::new();
     let mut done = 0;
     while done < total {
@@ -48,15 +51,17 @@ fn simulate(args: &RunArgs) -> Result<ParticleSim, Failure> {
             total,
             next_multiple(done, report_every),
             next_multiple(done, switch_every),
+            next_multiple(done, tick_every),
         ];
         let until = next_stop.into_iter().min().unwrap_or(total);
         match unit {
             Unit::Frames => {
-                advance(&mut world, until - done);
+                advance(&mut world, until - done, &progress);
             }
             Unit::Steps => world.run(until - done),
         }
         done = until;
+        progress.set_position(done);
         if done % switch_every == 0 && done < total {
             switch(&mut world);
         }
@@ -66,6 +71,7 @@ fn simulate(args: &RunArgs) -> Result<ParticleSim, Failure> {
             sampled = sample_handles(&world);
         }
     }
+    progress.finish_and_clear();
     Ok(world)
 }
 
@@ -76,6 +82,15 @@ enum Unit {
     Frames,
     /// Fixed steps.
     Steps,
+}
+
+impl Unit {
+    fn name(self) -> &'static str {
+        match self {
+            Unit::Frames => "frames",
+            Unit::Steps => "steps",
+        }
+    }
 }
 
 /// The first multiple of `every` after `done` (saturating).

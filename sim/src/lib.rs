@@ -11,6 +11,7 @@ pub mod bindings;
 pub mod cli;
 pub mod headless;
 pub mod hud;
+pub mod progress;
 pub mod render;
 pub mod snapshot;
 

@@ -4,6 +4,7 @@ use crate::Failure;
 use crate::cli::{HEADLESS_FRAME_SECONDS, SnapshotArgs};
 use crate::render::{self, Viewport};
 use engine::particles::ParticleSim;
+use indicatif::ProgressBar;
 use std::path::Path;
 
 /// Runs `sim snapshot`.
@@ -11,7 +12,9 @@ pub fn run(args: &SnapshotArgs) -> Result<(), Failure> {
     let scene = args.scene.load().map_err(Failure::runtime)?;
     let mut world = ParticleSim::new(scene, args.strategy.strategy())
         .map_err(|e| Failure::runtime(e.to_string()))?;
-    let alpha = advance(&mut world, args.frames);
+    let progress = crate::progress::bar(args.frames, "frames");
+    let alpha = advance(&mut world, args.frames, &progress);
+    progress.finish_and_clear();
     let view = Viewport {
         width: args.width,
         height: args.height,
@@ -31,14 +34,16 @@ pub fn run(args: &SnapshotArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Runs `frames` display frames of fixed steps; returns the final interpolation alpha.
-pub fn advance(world: &mut ParticleSim, frames: u64) -> f32 {
+/// Runs `frames` display frames of fixed steps, counting them on `progress`; returns the
+/// final interpolation alpha.
+pub fn advance(world: &mut ParticleSim, frames: u64, progress: &ProgressBar) -> f32 {
     let mut clock = world.clock();
     let mut alpha = 0.0;
     for _ in 0..frames {
         let frame = clock.advance(HEADLESS_FRAME_SECONDS);
         world.run(u64::from(frame.steps));
         alpha = frame.alpha;
+        progress.inc(1);
     }
     alpha
 }
