@@ -214,7 +214,6 @@ impl EntityAllocator {
 mod tests {
     use super::*;
     use proptest::prelude::*;
-    use std::collections::HashMap;
 
     #[test]
     fn stale_handle_never_resolves_after_reuse() {
@@ -278,12 +277,7 @@ mod tests {
         assert_eq!(Entity::from_bits(7), None);
     }
 
-    #[derive(Debug, Clone)]
-    enum Op {
-        Spawn,
-        Despawn(usize),
-        Lookup(usize),
-    }
+    use crate::entity_model::{Checked, Op};
 
     fn op() -> impl Strategy<Value = Op> {
         prop_oneof![
@@ -302,33 +296,9 @@ mod tests {
         /// 10^4 ops per case x 10 cases = 10^5 random ops against a HashMap model.
         #[test]
         fn matches_a_hashmap_model(ops in prop::collection::vec(op(), if cfg!(miri) { 200 } else { 10_000 })) {
-            let mut alloc = EntityAllocator::new();
-            // Model: every handle ever issued -> alive?
-            let mut model: HashMap<Entity, bool> = HashMap::new();
-            let mut issued: Vec<Entity> = Vec::new();
-            let mut live = 0usize;
+            let mut checked = Checked::default();
             for op in ops {
-                match op {
-                    Op::Spawn => {
-                        let e = alloc.spawn();
-                        prop_assert!(model.insert(e, true).is_none(), "handle {e:?} issued twice");
-                        issued.push(e);
-                        live += 1;
-                    }
-                    Op::Despawn(i) if !issued.is_empty() => {
-                        let e = issued[i % issued.len()];
-                        let was = model[&e];
-                        prop_assert_eq!(alloc.despawn(e), was);
-                        live -= usize::from(was);
-                        model.insert(e, false);
-                    }
-                    Op::Lookup(i) if !issued.is_empty() => {
-                        let e = issued[i % issued.len()];
-                        prop_assert_eq!(alloc.is_alive(e), model[&e]);
-                    }
-                    _ => {}
-                }
-                prop_assert_eq!(alloc.len(), live);
+                checked.apply(op).map_err(TestCaseError::fail)?;
             }
         }
     }

@@ -63,6 +63,8 @@ pub(crate) use named_choice;
 pub mod arena;
 pub mod counters;
 pub mod entity;
+#[cfg(test)]
+mod entity_model;
 pub mod error;
 pub mod grid;
 pub mod lanes;
