@@ -20,7 +20,7 @@ const HANDLES: usize = 10_000;
 fn live_entities() -> (EntityAllocator, Vec<Entity>) {
     let mut entities = EntityAllocator::new();
     let mut handles: Vec<Entity> = (0..HANDLES).map(|_| entities.spawn()).collect();
-    handles.shuffle(&mut crate::rng());
+    handles.shuffle(&mut benches::rng());
     (entities, handles)
 }
 
@@ -28,7 +28,7 @@ fn live_entities() -> (EntityAllocator, Vec<Entity>) {
 fn live_keys() -> (SlotMap<DefaultKey, ()>, Vec<DefaultKey>) {
     let mut keys = SlotMap::new();
     let mut handles: Vec<DefaultKey> = (0..HANDLES).map(|_| keys.insert(())).collect();
-    handles.shuffle(&mut crate::rng());
+    handles.shuffle(&mut benches::rng());
     (keys, handles)
 }
 

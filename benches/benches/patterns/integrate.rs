@@ -15,12 +15,12 @@
 //! (`query_mut` over position and velocity components) is the ecosystem reference for the
 //! same step. Both layouts and hecs start from the same particles.
 
+use benches::Particles;
 use criterion::{BenchmarkId, Criterion, Throughput};
-use engine::particles::particle::{self, Particle};
-use engine::storage::{Layout, Rows, Storage};
+use engine::particles::particle;
+use engine::storage::{Layout, Rows};
 use engine::with_rows;
 use glam::Vec2;
-use rand::Rng;
 use std::hint::black_box;
 
 /// Particle counts benched.
@@ -56,41 +56,19 @@ struct Position(Vec2);
 #[derive(Clone, Copy)]
 struct Velocity(Vec2);
 
-/// `n` (position, velocity) pairs: inside the walls, moving up to 50 units/s each way.
-fn initial(n: usize) -> Vec<(Vec2, Vec2)> {
-    let mut rng = crate::rng();
-    (0..n)
-        .map(|_| {
-            let position = Vec2::new(rng.random::<f32>(), rng.random::<f32>()) * WALLS;
-            let velocity = Vec2::new(rng.random_range(-50.0..50.0), rng.random_range(-50.0..50.0));
-            (position, velocity)
-        })
-        .collect()
-}
-
-/// A storage in `layout` holding `particles`, in order, each with a fresh entity.
-fn storage(layout: Layout, particles: &[(Vec2, Vec2)]) -> Storage<Particle> {
-    let mut storage = Storage::new(layout);
-    storage.reserve(particles.len());
-    for &(position, velocity) in particles {
-        storage.spawn(Particle::at(position, velocity));
-    }
-    storage
-}
-
 pub fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("integrate");
     for n in SIZES {
         group.throughput(Throughput::Elements(n as u64));
-        let particles = initial(n);
+        let particles = Particles::random(n, WALLS);
         for layout in Layout::ALL {
-            let mut storage = storage(layout, &particles);
+            let mut storage = particles.storage(layout);
             group.bench_function(BenchmarkId::new(layout.name(), n), |b| {
                 b.iter(|| with_rows!(storage.rows_mut(), |rows| integrate(rows, black_box(DT))))
             });
         }
         let mut world = hecs::World::new();
-        world.spawn_batch(particles.iter().map(|&(p, v)| (Position(p), Velocity(v))));
+        world.spawn_batch(particles.pairs().map(|(p, v)| (Position(p), Velocity(v))));
         group.bench_function(BenchmarkId::new("hecs", n), |b| {
             b.iter(|| {
                 let dt = black_box(DT);

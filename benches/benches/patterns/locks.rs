@@ -33,7 +33,7 @@ pub fn bench(c: &mut Criterion) {
     let pool = two_thread_pool();
     let threads = pool.current_num_threads();
     let total = threads * PER_THREAD;
-    let mut rng = crate::rng();
+    let mut rng = benches::rng();
     let events: Vec<Vec<u64>> = (0..threads)
         .map(|_| (0..PER_THREAD).map(|_| rng.random()).collect())
         .collect();

@@ -37,16 +37,7 @@ fn config() -> Criterion {
 /// A pool of exactly two workers, so rayon's thread indices are 0 and 1: the threaded groups
 /// (`counters`, `locks`) put one worker on each core and each on its own slot.
 fn two_thread_pool() -> rayon::ThreadPool {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(2)
-        .build()
-        .expect("a 2-thread rayon pool")
-}
-
-/// The fixed-seed generator for inputs (shuffles, positions, events): every run benches the
-/// same data.
-fn rng() -> rand_pcg::Pcg64Mcg {
-    rand::SeedableRng::seed_from_u64(0x5eed)
+    benches::pool(2)
 }
 
 criterion_group! {

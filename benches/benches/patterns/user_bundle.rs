@@ -93,7 +93,7 @@ fn step(storage: &mut Storage<Ship>, k: &Cruise) -> u64 {
 }
 
 fn ships(layout: Layout) -> Storage<Ship> {
-    let mut rng = crate::rng();
+    let mut rng = benches::rng();
     let mut storage = Storage::new(layout);
     storage.reserve(ROWS);
     for i in 0..ROWS {
