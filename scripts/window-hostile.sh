@@ -199,7 +199,7 @@ compare_headless() {
         || fail "$name: no final 'state_hash=... particles=... steps=...' line"
     local steps=${BASH_REMATCH[2]}
     local strategy=(--layout "$(final_switch layout)" --lock "$(final_switch lock)"
-                    --counters "$(final_switch counters)" --threads "$(final_switch threads)")
+                    --padding "$(final_switch padding)" --threads "$(final_switch threads)")
     local plain switched
     plain=$("$BIN" run --steps "$steps" --particles "$PARTICLES" | tail -n1)
     switched=$("$BIN" run --steps "$steps" --particles "$PARTICLES" "${strategy[@]}" | tail -n1)
@@ -225,10 +225,10 @@ storm() {
     t0=$(date +%s.%N)
     keys 1 "${mash[@]}"
     t1=$(date +%s.%N)
-    local layout=$MASH lock=$MASH counters=$MASH threads=$MASH pause=$MASH
+    local layout=$MASH lock=$MASH padding=$MASH threads=$MASH pause=$MASH
     expect_count "^switch: layout -> " $layout "L mashed"
     expect_count "^switch: lock -> " $lock "K mashed"
-    expect_count "^switch: counters -> " $counters "P mashed"
+    expect_count "^switch: padding -> " $padding "P mashed"
     expect_count "^switch: threads -> " $threads "T mashed"
     expect_count "^switch: pause -> " $pause "Space mashed"
     [[ "$(final_switch pause)" == on ]] || fail "an even number of Space presses left it running"
@@ -242,7 +242,7 @@ storm() {
     for ((i = 0; i < 5; i++)); do interleaved+=(n l n k n p n t); done
     keys 30 "${interleaved[@]}"
     local n=20
-    ((layout += 5, lock += 5, counters += 5, threads += 5))
+    ((layout += 5, lock += 5, padding += 5, threads += 5))
     expect_count "^step: " $n "N between switches"
     expect_count "^switch: threads -> " $threads "T between steps"
     xdotool windowfocus --sync "$WID"
@@ -263,8 +263,8 @@ storm() {
     local tiny=()
     for ((i = 0; i < MASH; i++)); do tiny+=(l k p t); done
     keys 1 "${tiny[@]}" n n n
-    ((layout += MASH, lock += MASH, counters += MASH, threads += MASH, n += 3))
-    expect_count "^switch: counters -> " $counters "P mashed at 1x1"
+    ((layout += MASH, lock += MASH, padding += MASH, threads += MASH, n += 3))
+    expect_count "^switch: padding -> " $padding "P mashed at 1x1"
     expect_count "^step: " $n "N at 1x1"
     resize_to 16 16
     keys 1 n
@@ -336,7 +336,7 @@ storm() {
     expect_exit "Esc" "^quit (Esc) after "
     expect_count "^switch: layout -> " $layout "L in all"
     expect_count "^switch: lock -> " $lock "K in all"
-    expect_count "^switch: counters -> " $counters "P in all"
+    expect_count "^switch: padding -> " $padding "P in all"
     expect_count "^switch: threads -> " $threads "T in all"
     expect_count "^step: " $n "N in all"
     local window_steps

@@ -91,7 +91,8 @@ main() {
 
     press l "^switch: layout -> "
     press k "^switch: lock -> "
-    press p "^switch: counters -> "
+    press p "^switch: padding -> "
+    press a "^switch: alloc -> heap"
     sleep 0.5
     shoot after
     check_frame after "$MIN_LIT" || fail "second screenshot ($OUT/after.png)"

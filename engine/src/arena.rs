@@ -1,6 +1,11 @@
 //! Bump arenas: a growable [`Arena`], double-buffered [`FrameArenas`], and a per-thread
 //! scratch arena for rayon workers ([`with_thread_scratch`]).
 //!
+//! An arena can also run in [`AllocMode::Heap`]: every allocation is then its own block from
+//! the global allocator, freed at the next reset — what the same code costs when each
+//! scratch buffer is a fresh `Vec` dropped at the end of the step. Same API, same data; the
+//! difference is the allocator's work, counted in [`ArenaStats::allocations`].
+//!
 //! # Safety argument
 //! - Memory comes in *chunks* from the global allocator; a chunk never moves or shrinks
 //!   while the arena lives, so a reference handed out by `alloc*` (which borrows `&self`)
@@ -73,6 +78,54 @@ impl Drop for Chunk {
     }
 }
 
+/// Where an arena's memory comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum AllocMode {
+    /// Bump allocation in chunks kept across resets: steady use never calls the global
+    /// allocator.
+    #[default]
+    Arena,
+    /// One global allocation per request, freed at the next reset: a fresh heap buffer per
+    /// use, as code without an arena would do.
+    Heap,
+}
+
+impl AllocMode {
+    /// Both modes, in a fixed order.
+    pub const ALL: [AllocMode; 2] = [AllocMode::Arena, AllocMode::Heap];
+
+    /// The lower-case name used on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            AllocMode::Arena => "arena",
+            AllocMode::Heap => "heap",
+        }
+    }
+
+    /// The other mode.
+    pub fn toggled(self) -> AllocMode {
+        match self {
+            AllocMode::Arena => AllocMode::Heap,
+            AllocMode::Heap => AllocMode::Arena,
+        }
+    }
+}
+
+crate::named_choice!(AllocMode, "allocation mode", "arena or heap");
+
+/// One block of a heap-mode arena: a single global allocation.
+struct Block {
+    ptr: NonNull<u8>,
+    layout: Layout,
+}
+
+impl Drop for Block {
+    fn drop(&mut self) {
+        // SAFETY: `ptr` came from `alloc::alloc` with exactly this layout and is freed once.
+        unsafe { alloc::dealloc(self.ptr.as_ptr(), self.layout) }
+    }
+}
+
 /// Memory use of an arena, in bytes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ArenaStats {
@@ -82,6 +135,11 @@ pub struct ArenaStats {
     pub capacity: usize,
     /// The largest `used` seen at any reset or stats call.
     pub high_water: usize,
+    /// Calls to the global allocator since the last reset: chunks in arena mode (none once
+    /// warm), one per request in heap mode.
+    pub allocations: u64,
+    /// Bytes asked of the global allocator since the last reset.
+    pub allocated_bytes: usize,
 }
 
 /// A bump arena: O(1) allocation, O(1) reset, grows by chunks and never runs out.
@@ -108,10 +166,15 @@ pub struct Arena {
     full_used: Cell<usize>,
     high_water: Cell<usize>,
     first_chunk: usize,
+    mode: AllocMode,
+    /// Heap mode's blocks, freed on reset (the list keeps its capacity).
+    blocks: RefCell<Vec<Block>>,
+    allocations: Cell<u64>,
+    allocated_bytes: Cell<usize>,
 }
 
-// SAFETY: the arena exclusively owns its chunks; moving it to another thread moves that
-// ownership. It is not `Sync` (the `Cell`s), so two threads never bump it at once.
+// SAFETY: the arena exclusively owns its chunks and heap-mode blocks; moving it to another
+// thread moves that ownership. It is not `Sync` (the `Cell`s), so two threads never bump it at once.
 unsafe impl Send for Arena {}
 
 impl Default for Arena {
@@ -140,7 +203,37 @@ impl Arena {
             full_used: Cell::new(0),
             high_water: Cell::new(0),
             first_chunk: bytes.max(CHUNK_ALIGN),
+            mode: AllocMode::Arena,
+            blocks: RefCell::new(Vec::new()),
+            allocations: Cell::new(0),
+            allocated_bytes: Cell::new(0),
         }
+    }
+
+    /// Where allocations come from.
+    pub fn mode(&self) -> AllocMode {
+        self.mode
+    }
+
+    /// Resets the arena and takes memory from `mode` from now on. Switching to heap mode
+    /// gives the chunks back, so what it holds is what its blocks hold.
+    ///
+    /// ```
+    /// use engine::arena::{AllocMode, Arena};
+    /// let mut arena = Arena::new();
+    /// arena.set_mode(AllocMode::Heap);
+    /// let xs = arena.alloc_slice_copy(&[1u32, 2, 3]);
+    /// assert_eq!(xs, &[1, 2, 3]);
+    /// assert_eq!(arena.stats().allocations, 1); // one block from the global allocator
+    /// ```
+    pub fn set_mode(&mut self, mode: AllocMode) {
+        self.reset();
+        if mode == AllocMode::Heap {
+            *self.current.get_mut() = None;
+            self.base.set(None);
+            self.capacity.set(0);
+        }
+        self.mode = mode;
     }
 
     /// Moves `value` into the arena and returns a mutable reference to it.
@@ -207,19 +300,30 @@ impl Arena {
     pub fn reset(&mut self) {
         self.note_high_water();
         self.full.get_mut().clear();
+        self.blocks.get_mut().clear();
         self.full_used.set(0);
         self.cursor.set(0);
+        self.allocations.set(0);
+        self.allocated_bytes.set(0);
     }
 
-    /// Bytes used, held, and the high-water mark.
+    /// Bytes used, held, and the high-water mark; global allocations since the last reset.
     pub fn stats(&self) -> ArenaStats {
         self.note_high_water();
         let full_capacity: usize = self.full.borrow().iter().map(|c| c.capacity).sum();
+        let block_bytes: usize = self.blocks.borrow().iter().map(|b| b.layout.size()).sum();
         ArenaStats {
             used: self.used(),
-            capacity: full_capacity + self.capacity.get(),
+            capacity: full_capacity + self.capacity.get() + block_bytes,
             high_water: self.high_water.get(),
+            allocations: self.allocations.get(),
+            allocated_bytes: self.allocated_bytes.get(),
         }
+    }
+
+    fn count_allocation(&self, bytes: usize) {
+        self.allocations.set(self.allocations.get() + 1);
+        self.allocated_bytes.set(self.allocated_bytes.get() + bytes);
     }
 
     fn used(&self) -> usize {
@@ -243,6 +347,9 @@ impl Arena {
         if layout.size() == 0 {
             return NonNull::new(std::ptr::without_provenance_mut(layout.align()))
                 .expect("an alignment is never zero");
+        }
+        if self.mode == AllocMode::Heap {
+            return self.alloc_block(layout);
         }
         if let Some(ptr) = self.try_bump(layout) {
             return ptr;
@@ -269,12 +376,24 @@ impl Arena {
         Some(unsafe { base.add(start) })
     }
 
+    /// Heap mode: a block of its own from the global allocator, kept until the next reset.
+    fn alloc_block(&self, layout: Layout) -> NonNull<u8> {
+        // SAFETY: `layout` has a non-zero size (zero-sized requests returned earlier).
+        let raw = unsafe { alloc::alloc(layout) };
+        let ptr = NonNull::new(raw).unwrap_or_else(|| alloc::handle_alloc_error(layout));
+        self.blocks.borrow_mut().push(Block { ptr, layout });
+        self.count_allocation(layout.size());
+        self.full_used.set(self.full_used.get() + layout.size());
+        ptr
+    }
+
     /// Starts a new chunk big enough for `layout`: at least twice the last one.
     #[cold]
     fn grow(&self, layout: Layout) {
         let needed = layout.size() + layout.align();
         let capacity = (self.capacity.get() * 2).max(self.first_chunk).max(needed);
         let chunk = Chunk::new(capacity);
+        self.count_allocation(capacity);
         self.base.set(Some(chunk.ptr));
         self.capacity.set(chunk.capacity);
         if let Some(old) = self.current.borrow_mut().replace(chunk) {
@@ -307,6 +426,8 @@ pub struct FrameArenas {
     id: u64,
     /// Counts swaps; the current arena is `arenas[frame % 2]`.
     frame: u64,
+    /// The mode each arena takes when it next becomes current.
+    mode: AllocMode,
 }
 
 /// A slice stashed in a frame arena, readable while its frame is current or previous.
@@ -363,7 +484,19 @@ impl FrameArenas {
             arenas: Default::default(),
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             frame: 0,
+            mode: AllocMode::Arena,
         }
+    }
+
+    /// Where the frames' memory comes from from the next swap on. The previous frame keeps
+    /// its data (and its mode) until it is reset, so nothing stashed is lost by a switch.
+    pub fn set_mode(&mut self, mode: AllocMode) {
+        self.mode = mode;
+    }
+
+    /// The mode of the current frame's arena.
+    pub fn mode(&self) -> AllocMode {
+        self.current().mode()
     }
 
     /// The number of swaps so far.
@@ -384,7 +517,12 @@ impl FrameArenas {
     /// Ends the frame: the previous frame's arena is reset and becomes current.
     pub fn swap(&mut self) {
         self.frame += 1;
-        self.arenas[(self.frame % 2) as usize].reset();
+        let arena = &mut self.arenas[(self.frame % 2) as usize];
+        if arena.mode() == self.mode {
+            arena.reset();
+        } else {
+            arena.set_mode(self.mode);
+        }
     }
 
     /// Copies `src` into the current frame and returns a handle that outlives the borrow.
@@ -419,6 +557,8 @@ impl FrameArenas {
             used: a.used + b.used,
             capacity: a.capacity + b.capacity,
             high_water: a.high_water.max(b.high_water),
+            allocations: a.allocations + b.allocations,
+            allocated_bytes: a.allocated_bytes + b.allocated_bytes,
         }
     }
 }
@@ -559,6 +699,77 @@ mod tests {
         assert!(
             frames.get(&c).is_none(),
             "a handle only resolves in its own arenas"
+        );
+    }
+
+    #[test]
+    fn heap_mode_gives_each_request_its_own_block_and_frees_them_on_reset() {
+        let mut arena = Arena::new();
+        arena.set_mode(AllocMode::Heap);
+        let n = if cfg!(miri) { 20 } else { 500 };
+        let refs: Vec<&mut u64> = (0..n).map(|i| arena.alloc(i)).collect();
+        for (i, r) in refs.iter().enumerate() {
+            assert_eq!(**r, i as u64);
+        }
+        let line = arena.alloc(Line([3; 64]));
+        assert_eq!(
+            line as *const Line as usize % 64,
+            0,
+            "blocks keep alignment"
+        );
+        let stats = arena.stats();
+        assert_eq!(stats.allocations, n + 1);
+        assert_eq!(stats.allocated_bytes, n as usize * 8 + 64);
+        assert_eq!(stats.used, stats.allocated_bytes);
+        arena.reset();
+        assert_eq!(arena.stats().capacity, 0, "reset frees every block");
+        assert_eq!(arena.stats().allocations, 0);
+        arena.set_mode(AllocMode::Arena);
+        arena.alloc_slice_copy(&[1u8; 100]);
+        assert_eq!(arena.stats().allocations, 1, "one chunk");
+        arena.reset();
+        arena.alloc_slice_copy(&[1u8; 100]);
+        assert_eq!(arena.stats().allocations, 0, "the chunk is reused");
+    }
+
+    #[test]
+    fn a_mode_switch_keeps_the_previous_frame_readable() {
+        let mut frames = FrameArenas::new();
+        let a = frames.stash(&[1u32, 2]);
+        frames.set_mode(AllocMode::Heap);
+        frames.swap();
+        assert_eq!(frames.mode(), AllocMode::Heap);
+        assert_eq!(
+            frames.get(&a),
+            Some(&[1, 2][..]),
+            "stashed in arena mode, still there"
+        );
+        let b = frames.stash(&[3u32]);
+        assert_eq!(frames.current().stats().allocations, 1);
+        frames.set_mode(AllocMode::Arena);
+        frames.swap();
+        assert_eq!(
+            frames.get(&b),
+            Some(&[3][..]),
+            "stashed in heap mode, still there"
+        );
+        assert!(frames.get(&a).is_none());
+        frames.swap();
+        assert!(frames.get(&b).is_none());
+        assert_eq!(frames.previous().mode(), AllocMode::Arena);
+    }
+
+    #[test]
+    fn alloc_modes_parse_by_name() {
+        for mode in AllocMode::ALL {
+            assert_eq!(mode.name().parse::<AllocMode>(), Ok(mode));
+            assert_eq!(mode.toggled().toggled(), mode);
+        }
+        assert!(
+            "stack"
+                .parse::<AllocMode>()
+                .unwrap_err()
+                .contains("arena or heap")
         );
     }
 

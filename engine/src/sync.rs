@@ -160,6 +160,25 @@ impl<E: Copy + Ord + Send + Sync> EventSink<E> {
         }
     }
 
+    /// Events queued and not yet drained.
+    pub fn pending(&mut self) -> usize {
+        let queued = match &mut self.sink {
+            Sink::Mutex(m) => m.get_mut().unwrap_or_else(PoisonError::into_inner).len(),
+            Sink::RwLock(r) => r.get_mut().unwrap_or_else(PoisonError::into_inner).len(),
+            Sink::LockFree(q) => q.len(),
+            Sink::Sharded(shards) => shards
+                .iter_mut()
+                .map(|s| s.get_mut().unwrap_or_else(PoisonError::into_inner).len())
+                .sum(),
+        };
+        queued
+            + self
+                .overflow
+                .get_mut()
+                .unwrap_or_else(PoisonError::into_inner)
+                .len()
+    }
+
     /// A writer for the calling thread. Take one per chunk of work and push through it:
     /// for `Sharded` it holds the thread's own buffer for its whole life.
     pub fn writer(&self) -> SinkWriter<'_, E> {
@@ -341,6 +360,7 @@ mod tests {
                         chunk.iter().for_each(|e| w.push(*e));
                     })
                 });
+                assert_eq!(sink.pending(), expected.len(), "{strategy}: pending");
                 sink.drain_sorted(&mut out);
                 assert_eq!(out, expected_sorted, "{strategy} with {threads} threads");
                 sink.drain_sorted(&mut out);

@@ -1,8 +1,10 @@
 //! Zero heap allocations per step in steady state: frame arenas and reused buffers do the
-//! work. A counting global allocator watches every thread of the test process.
+//! work. In heap mode the same steps do allocate, exactly as often as the world reports.
+//! A counting global allocator watches every thread of the test process.
 
 mod common;
 use common::scene;
+use engine::arena::AllocMode;
 use engine::counters::Padding;
 use engine::particles::ParticleSim;
 use engine::storage::Layout;
@@ -81,6 +83,7 @@ fn steady_state_steps_allocate_nothing() {
                     lock,
                     padding: Padding::Padded,
                     threads: 2,
+                    alloc: AllocMode::Arena,
                 };
                 let mut world = ParticleSim::new(scene.clone(), strategy)
                     .unwrap()
@@ -99,4 +102,36 @@ fn steady_state_steps_allocate_nothing() {
         "allocations per 10 steps after warm-up:\n{}",
         failures.join("\n")
     );
+
+    // Heap mode: the same steps, each scratch buffer a fresh allocation. One step per
+    // round, so each round can be checked against what the world says it allocated.
+    for (name, particles, warmup) in [("default", 20_000, 200), ("churn", 10_000, 300)] {
+        let scene = scene(name, particles);
+        for layout in Layout::ALL {
+            let strategy = Strategy {
+                layout,
+                threads: 2,
+                alloc: AllocMode::Heap,
+                ..Strategy::default()
+            };
+            let mut world = ParticleSim::new(scene.clone(), strategy)
+                .unwrap()
+                .with_chunk_rows(1024)
+                .unwrap();
+            world.run(warmup);
+            for _ in 0..10 {
+                let before = ALLOCATIONS.load(Ordering::Relaxed);
+                world.run(1);
+                let seen = ALLOCATIONS.load(Ordering::Relaxed) - before;
+                let reported = world.world().step_allocations().count;
+                if reported == 0 || seen != reported {
+                    failures.push(format!(
+                        "heap {name} {layout}: saw {seen} allocations, the world reports {reported}"
+                    ));
+                }
+            }
+            keep_alive.push(world);
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

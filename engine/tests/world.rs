@@ -3,6 +3,7 @@
 
 mod common;
 use common::scene;
+use engine::arena::AllocMode;
 use engine::counters::Padding;
 use engine::particles::scene::Scene;
 use engine::particles::{ParticleSim, check_consistency};
@@ -16,6 +17,7 @@ fn strategy(layout: Layout, lock: LockStrategy, padding: Padding, threads: usize
         lock,
         padding,
         threads,
+        alloc: AllocMode::Arena,
     }
 }
 
@@ -33,7 +35,7 @@ fn counter(w: &ParticleSim, name: &str) -> u64 {
 }
 
 #[test]
-fn same_hash_for_every_layout_lock_padding_and_thread_count() {
+fn same_hash_for_every_layout_lock_padding_thread_count_and_alloc_mode() {
     // swarm: grid + repulsion + attractors; churn: deaths and spawns every step.
     for (name, particles, steps) in [
         ("swarm", 3000, 40),
@@ -46,14 +48,20 @@ fn same_hash_for_every_layout_lock_padding_and_thread_count() {
             for lock in LockStrategy::ALL {
                 for padding in Padding::ALL {
                     for threads in [1, 2] {
-                        let mut w = world(&scene, strategy(layout, lock, padding, threads));
-                        w.run(steps);
-                        let got = (w.state_hash(), w.len());
-                        let expected = *reference.get_or_insert(got);
-                        assert_eq!(
-                            got, expected,
-                            "{name}: {layout}/{lock}/{padding}/{threads} threads diverged"
-                        );
+                        for alloc in AllocMode::ALL {
+                            let s = Strategy {
+                                alloc,
+                                ..strategy(layout, lock, padding, threads)
+                            };
+                            let mut w = world(&scene, s);
+                            w.run(steps);
+                            let got = (w.state_hash(), w.len());
+                            let expected = *reference.get_or_insert(got);
+                            assert_eq!(
+                                got, expected,
+                                "{name}: {layout}/{lock}/{padding}/{threads} threads/{alloc} diverged"
+                            );
+                        }
                     }
                 }
             }

@@ -323,6 +323,7 @@ impl App {
         hud.budget = world.budget();
         hud.strategy = self.session.target();
         hud.pending = self.session.pending();
+        hud.step_allocations = world.world().step_allocations();
         hud.paused = self.session.paused();
         hud.counters.clear();
         hud.counters

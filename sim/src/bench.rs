@@ -9,6 +9,7 @@ mod plot;
 
 use crate::Failure;
 use crate::cli::{BenchArgs, apply_overrides, default_threads, expand};
+use engine::arena::AllocMode;
 use engine::counters::Padding;
 use engine::particles::ParticleSim;
 use engine::particles::scene::Scene;
@@ -34,9 +35,13 @@ pub struct Row {
     /// Lock strategy.
     pub lock: String,
     /// Counter padding.
-    pub counters: String,
+    pub padding: String,
     /// Worker threads.
     pub threads: usize,
+    /// Where per-step scratch comes from (`arena` or `heap`).
+    pub alloc: String,
+    /// Calls to the global allocator per step for scratch, median over the measured steps.
+    pub allocs_per_step: u64,
     /// Measured steps.
     pub steps: u64,
     /// Median step time.
@@ -76,7 +81,8 @@ pub fn run(args: &BenchArgs) -> Result<(), Failure> {
     };
     let layouts = expand(&args.layout, &Layout::ALL);
     let locks = expand(&args.lock, &LockStrategy::ALL);
-    let paddings = expand(&args.counters, &Padding::ALL);
+    let paddings = expand(&args.padding, &Padding::ALL);
+    let allocs = expand(&args.alloc, &AllocMode::ALL);
     let warmup = (args.frames / 5).clamp(3, 60);
     if let Some(path) = &args.plot {
         plot::check_path(path).map_err(Failure::runtime)?;
@@ -88,15 +94,18 @@ pub fn run(args: &BenchArgs) -> Result<(), Failure> {
             for &lock in &locks {
                 for &padding in &paddings {
                     for &t in &threads {
-                        combos.push((
-                            n,
-                            Strategy {
-                                layout,
-                                lock,
-                                padding,
-                                threads: t,
-                            },
-                        ));
+                        for &alloc in &allocs {
+                            combos.push((
+                                n,
+                                Strategy {
+                                    layout,
+                                    lock,
+                                    padding,
+                                    threads: t,
+                                    alloc,
+                                },
+                            ));
+                        }
                     }
                 }
             }
@@ -107,8 +116,8 @@ pub fn run(args: &BenchArgs) -> Result<(), Failure> {
     for (n, strategy) in combos {
         let scene = apply_overrides(base.clone(), Some(n), None).map_err(Failure::usage)?;
         progress.set_message(format!(
-            "{n} {} {} {} {}t",
-            strategy.layout, strategy.lock, strategy.padding, strategy.threads
+            "{n} {} {} {} {}t {}",
+            strategy.layout, strategy.lock, strategy.padding, strategy.threads, strategy.alloc
         ));
         rows.push(measure(scene, strategy, warmup, args.frames, &progress)?);
     }
@@ -135,7 +144,7 @@ pub fn run(args: &BenchArgs) -> Result<(), Failure> {
             title: &title,
             x_desc: "particles",
             y_desc: "ns per particle per step",
-            legend_title: "layout / lock / counters / threads",
+            legend_title: "layout / lock / padding / threads / alloc",
             series: &series,
         };
         plot::render(&chart, path).map_err(Failure::runtime)?;
@@ -150,8 +159,8 @@ fn plot_series(rows: &[Row]) -> Vec<plot::Series> {
     let mut out: Vec<plot::Series> = Vec::new();
     for r in rows {
         let label = format!(
-            "{} / {} / {} / {}t",
-            r.layout, r.lock, r.counters, r.threads
+            "{} / {} / {} / {}t / {}",
+            r.layout, r.lock, r.padding, r.threads, r.alloc
         );
         let point = (f64::from(r.particles), r.ns_per_particle_step);
         match out.iter_mut().find(|s| s.label == label) {
@@ -187,11 +196,13 @@ fn measure(
     // Each system's times, keyed by name, in the order the names first appear.
     let mut systems: Vec<(String, Vec<Duration>)> = Vec::new();
     let mut live = 0usize;
+    let mut allocs = Vec::with_capacity(frames as usize);
     for _ in 0..frames {
         let start = Instant::now();
         world.step();
         steps.push(start.elapsed());
         live += world.len();
+        allocs.push(world.world().step_allocations().count);
         for (name, time) in world.times().iter() {
             match systems.iter_mut().find(|(n, _)| n == name) {
                 Some((_, times)) => times.push(time),
@@ -208,8 +219,13 @@ fn measure(
         live,
         layout: strategy.layout.to_string(),
         lock: strategy.lock.to_string(),
-        counters: strategy.padding.to_string(),
+        padding: strategy.padding.to_string(),
         threads: strategy.threads,
+        alloc: strategy.alloc.to_string(),
+        allocs_per_step: {
+            allocs.sort_unstable();
+            allocs[allocs.len() / 2]
+        },
         steps: frames,
         step_ms_median: ms(median),
         step_ms_p99: ms(percentile(&mut steps, 0.99)),
@@ -251,14 +267,16 @@ fn print_table(rows: &[Row]) {
         r.systems_ms.iter().map(|(n, _)| n.as_str()).collect()
     });
     let mut header = format!(
-        "{:<9} {:>9} {:>9} {:<6} {:<9} {:<8} {:>3} {:>9} {:>9} {:>9}",
+        "{:<9} {:>9} {:>9} {:<6} {:<9} {:<7} {:>3} {:<5} {:>7} {:>9} {:>9} {:>9}",
         "scene",
         "particles",
         "live",
         "layout",
         "lock",
-        "counters",
+        "padding",
         "thr",
+        "alloc",
+        "allocs",
         "median_ms",
         "p99_ms",
         "ns/p/step"
@@ -269,14 +287,16 @@ fn print_table(rows: &[Row]) {
     crate::out!("{header} {:>6}", "ratio");
     for r in rows {
         let mut line = format!(
-            "{:<9} {:>9} {:>9} {:<6} {:<9} {:<8} {:>3} {:>9.3} {:>9.3} {:>9.3}",
+            "{:<9} {:>9} {:>9} {:<6} {:<9} {:<7} {:>3} {:<5} {:>7} {:>9.3} {:>9.3} {:>9.3}",
             r.scene,
             r.particles,
             r.live,
             r.layout,
             r.lock,
-            r.counters,
+            r.padding,
             r.threads,
+            r.alloc,
+            r.allocs_per_step,
             r.step_ms_median,
             r.step_ms_p99,
             r.ns_per_particle_step
@@ -312,11 +332,12 @@ fn check_hashes(rows: &[Row]) -> Result<(), Failure> {
             mismatches += odd.len();
             for r in odd {
                 crate::out!(
-                    "determinism: MISMATCH at {n} particles: {}/{}/{}/{}t ends in {} not {first}",
+                    "determinism: MISMATCH at {n} particles: {}/{}/{}/{}t/{} ends in {} not {first}",
                     r.layout,
                     r.lock,
-                    r.counters,
+                    r.padding,
                     r.threads,
+                    r.alloc,
                     r.state_hash
                 );
             }
@@ -343,8 +364,10 @@ mod tests {
             live: particles as usize,
             layout: layout.into(),
             lock: "sharded".into(),
-            counters: "padded".into(),
+            padding: "padded".into(),
             threads,
+            alloc: "arena".into(),
+            allocs_per_step: 0,
             steps: 10,
             step_ms_median: ns * f64::from(particles) / 1e6,
             step_ms_p99: ns * f64::from(particles) / 1e6,
@@ -394,7 +417,10 @@ mod tests {
         let labels: Vec<_> = series.iter().map(|s| s.label.as_str()).collect();
         assert_eq!(
             labels,
-            ["soa / sharded / padded / 2t", "aos / sharded / padded / 2t"]
+            [
+                "soa / sharded / padded / 2t / arena",
+                "aos / sharded / padded / 2t / arena"
+            ]
         );
         for s in &series {
             assert_eq!(

@@ -41,10 +41,12 @@ pub enum SimAction {
     Layout,
     /// K: the next lock strategy.
     Lock,
-    /// P: counters padded <-> packed.
+    /// P: counter padding padded <-> packed.
     Padding,
     /// T: one thread <-> all cores.
     Threads,
+    /// A: per-step scratch from the frame arenas <-> the heap.
+    Alloc,
     /// Space: pause or resume.
     Pause,
     /// N: one step while paused.
@@ -94,7 +96,7 @@ const fn ui(a: UiAction) -> Option<Command> {
 }
 
 /// Every binding, in the order the help lists them.
-pub const BINDINGS: [Binding; 15] = [
+pub const BINDINGS: [Binding; 16] = [
     Binding {
         keys: "L",
         does: "layout SoA <-> AoS",
@@ -118,6 +120,12 @@ pub const BINDINGS: [Binding; 15] = [
         does: "threads 1 <-> all cores",
         trigger: Trigger::Chars("t"),
         command: sim(SimAction::Threads),
+    },
+    Binding {
+        keys: "A",
+        does: "scratch arena <-> heap",
+        trigger: Trigger::Chars("a"),
+        command: sim(SimAction::Alloc),
     },
     Binding {
         keys: "Space",

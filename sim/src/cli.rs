@@ -4,6 +4,7 @@
 //! exit code 2); scene files are checked by [`engine::particles::scene`] (exit code 1).
 
 use clap::{Args, Parser, Subcommand};
+use engine::arena::AllocMode;
 use engine::counters::Padding;
 use engine::particles::scene::{MAX_PARTICLES, Scene};
 use engine::storage::Layout;
@@ -64,12 +65,20 @@ pub struct StrategyArgs {
         default_value = "sharded"
     )]
     pub lock: LockStrategy,
-    /// Per-thread counters cache-padded or packed.
-    #[arg(long, value_name = "padded|packed", default_value = "padded")]
-    pub counters: Padding,
+    /// Per-thread counters cache-padded or packed (`--counters` is an old spelling).
+    #[arg(
+        long,
+        visible_alias = "counters",
+        value_name = "padded|packed",
+        default_value = "padded"
+    )]
+    pub padding: Padding,
     /// Worker threads (default: all cores).
     #[arg(long, value_name = "T", value_parser = parse_threads, allow_negative_numbers = true)]
     pub threads: Option<usize>,
+    /// Per-step scratch from the frame arenas, or a fresh heap buffer per use.
+    #[arg(long, value_name = "arena|heap", default_value = "arena")]
+    pub alloc: AllocMode,
 }
 
 /// `sim run`.
@@ -86,7 +95,7 @@ pub struct RunArgs {
     /// `--scene`, `--particles`, `--seed`.
     #[command(flatten)]
     pub scene: SceneArgs,
-    /// `--layout`, `--lock`, `--counters`, `--threads`.
+    /// `--layout`, `--lock`, `--padding`, `--threads`, `--alloc`.
     #[command(flatten)]
     pub strategy: StrategyArgs,
     /// Print memory high-water marks (arena bytes, storage capacity, RSS) as it runs, and
@@ -126,14 +135,23 @@ pub struct BenchArgs {
         default_value = "all"
     )]
     pub lock: Vec<OneOrAll<LockStrategy>>,
-    /// Counter paddings to compare, comma-separated.
+    /// Counter paddings to compare, comma-separated (`--counters` is an old spelling).
     #[arg(
         long,
+        visible_alias = "counters",
         value_name = "padded|packed|all",
         value_delimiter = ',',
         default_value = "all"
     )]
-    pub counters: Vec<OneOrAll<Padding>>,
+    pub padding: Vec<OneOrAll<Padding>>,
+    /// Scratch allocation modes to compare, comma-separated.
+    #[arg(
+        long,
+        value_name = "arena|heap|all",
+        value_delimiter = ',',
+        default_value = "arena"
+    )]
+    pub alloc: Vec<OneOrAll<AllocMode>>,
     /// Thread counts to compare, comma-separated (default: all cores).
     #[arg(long, value_name = "T,...", value_delimiter = ',', value_parser = parse_threads)]
     pub threads: Vec<usize>,
@@ -163,7 +181,7 @@ pub struct SnapshotArgs {
     /// `--scene`, `--particles`, `--seed`.
     #[command(flatten)]
     pub scene: SceneArgs,
-    /// `--layout`, `--lock`, `--counters`, `--threads`.
+    /// `--layout`, `--lock`, `--padding`, `--threads`, `--alloc`.
     #[command(flatten)]
     pub strategy: StrategyArgs,
 }
@@ -174,7 +192,7 @@ pub struct WindowArgs {
     /// `--scene`, `--particles`, `--seed`.
     #[command(flatten)]
     pub scene: SceneArgs,
-    /// `--layout`, `--lock`, `--counters`, `--threads`.
+    /// `--layout`, `--lock`, `--padding`, `--threads`, `--alloc`.
     #[command(flatten)]
     pub strategy: StrategyArgs,
     /// Frames per second to pace to (0: uncapped, for measuring).
@@ -223,8 +241,9 @@ impl StrategyArgs {
         Strategy {
             layout: self.layout,
             lock: self.lock,
-            padding: self.counters,
+            padding: self.padding,
             threads: self.threads.unwrap_or_else(default_threads),
+            alloc: self.alloc,
         }
     }
 }
@@ -381,6 +400,18 @@ mod tests {
             (
                 vec!["sim", "bench", "--counters", "fat"],
                 "expected padded or packed",
+            ),
+            (
+                vec!["sim", "bench", "--padding", "fat"],
+                "expected padded or packed",
+            ),
+            (
+                vec!["sim", "run", "--frames", "1", "--alloc", "stack"],
+                "expected arena or heap",
+            ),
+            (
+                vec!["sim", "bench", "--alloc", "pool"],
+                "expected arena or heap",
             ),
             (
                 vec![

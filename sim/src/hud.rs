@@ -10,7 +10,7 @@ mod canvas;
 use crate::bindings::BINDINGS;
 use canvas::{Canvas, GLYPH, Rect, Rgb};
 use engine::timer::SystemTimes;
-use engine::world::Strategy;
+use engine::world::{StepAllocations, Strategy};
 use std::collections::VecDeque;
 
 /// Frames kept for the graph (about three seconds at 60 fps).
@@ -101,6 +101,8 @@ pub struct HudState {
     pub paused: bool,
     /// The counters' names and totals, in the simulation's order.
     pub counters: Vec<(String, u64)>,
+    /// What the last step's scratch cost the global allocator.
+    pub step_allocations: StepAllocations,
     /// The frame time the window paces to, in ms (0: uncapped).
     pub target_ms: f32,
     /// The last frames, oldest first, at most [`HISTORY`].
@@ -131,6 +133,7 @@ impl HudState {
             pending: false,
             paused: false,
             counters: Vec::new(),
+            step_allocations: StepAllocations::default(),
             target_ms,
             history: VecDeque::with_capacity(HISTORY),
             notice: None,
@@ -205,7 +208,7 @@ impl Writer {
 /// Columns of the stats panel (in characters).
 const PANEL_COLS: u32 = 36;
 /// Text lines of the stats panel.
-const PANEL_LINES: u32 = 12;
+const PANEL_LINES: u32 = 13;
 /// The graph's height, in lines.
 const GRAPH_LINES: u32 = 4;
 
@@ -302,11 +305,23 @@ fn strategy_lines(canvas: &mut Canvas, w: &mut Writer, state: &HudState) {
     w.line(
         canvas,
         &[
-            (DIM, "counters "),
+            (DIM, "padding "),
             (VALUE, s.padding.name()),
             (DIM, " threads "),
             (VALUE, &s.threads.to_string()),
             (WARN, pending),
+        ],
+    );
+    let a = state.step_allocations;
+    w.line(
+        canvas,
+        &[
+            (DIM, "alloc "),
+            (VALUE, &format!("{:<5}", s.alloc.name())),
+            (VALUE, &format!(" {:>5}", compact(a.count))),
+            (DIM, " allocs "),
+            (VALUE, &compact(a.bytes as u64)),
+            (DIM, "B /step"),
         ],
     );
 }

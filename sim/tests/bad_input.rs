@@ -167,7 +167,17 @@ fn bad_flags() {
     expect(
         &["run", "--frames", "1", "--counters", "fat"],
         2,
-        &["--counters", "padded or packed"],
+        &["--padding", "padded or packed"],
+    );
+    expect(
+        &["run", "--frames", "1", "--padding", "fat"],
+        2,
+        &["--padding", "padded or packed"],
+    );
+    expect(
+        &["bench", "--alloc", "stack"],
+        2,
+        &["--alloc", "arena or heap"],
     );
     expect(
         &["run", "--frames", "1", "--threads", "0"],
@@ -219,7 +229,7 @@ fn unwritable_outputs() {
             "soa",
             "--lock",
             "mutex",
-            "--counters",
+            "--padding",
             "padded",
             "--threads",
             "1",

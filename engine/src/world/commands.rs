@@ -11,10 +11,18 @@
 //!   queued it ([`Commands::writer`]) and `n` counts that writer's spawns. Chunk boundaries
 //!   depend only on the row count (see [`for_each_chunk`](crate::parallel::for_each_chunk)),
 //!   so the order is the same for every thread count, lock strategy and interleaving.
+//!
+//! # Drain buffers
+//! In [`AllocMode::Arena`] the queues drain into two buffers the command buffer keeps, so
+//! applying allocates nothing once warm; in [`AllocMode::Heap`] each drain takes a fresh
+//! `Vec`, sized to the queue and dropped after applying, and is counted
+//! ([`Commands::allocations`]).
 
+use crate::arena::AllocMode;
 use crate::entity::Entity;
 use crate::storage::{Bundle, Storage};
 use crate::sync::{EventSink, LockStrategy, SinkWriter};
+use crate::world::StepAllocations;
 use std::cmp::Ordering;
 
 /// A queued spawn, ordered by its key only.
@@ -49,6 +57,9 @@ pub struct Commands<B: Bundle> {
     /// Drain buffers, kept so applying allocates nothing in steady state.
     despawn_buf: Vec<Entity>,
     spawn_buf: Vec<SpawnRequest<B>>,
+    mode: AllocMode,
+    /// Fresh drain buffers taken this step (heap mode).
+    allocations: StepAllocations,
 }
 
 /// What [`Commands::apply`] did.
@@ -68,7 +79,29 @@ impl<B: Bundle> Commands<B> {
             spawns: EventSink::new(lock, threads),
             despawn_buf: Vec::new(),
             spawn_buf: Vec::new(),
+            mode: AllocMode::Arena,
+            allocations: StepAllocations::default(),
         }
+    }
+
+    /// Drains into kept buffers ([`AllocMode::Arena`]) or fresh ones ([`AllocMode::Heap`]).
+    pub(crate) fn set_mode(&mut self, mode: AllocMode) {
+        if mode == AllocMode::Heap {
+            // Give the kept buffers back: heap mode holds nothing between drains.
+            self.despawn_buf = Vec::new();
+            self.spawn_buf = Vec::new();
+        }
+        self.mode = mode;
+    }
+
+    /// Zeroes the count of fresh drain buffers (at the start of every step).
+    pub(crate) fn start_step(&mut self) {
+        self.allocations = StepAllocations::default();
+    }
+
+    /// Fresh drain buffers taken since the step began (always zero in arena mode).
+    pub fn allocations(&self) -> StepAllocations {
+        self.allocations
     }
 
     /// The lock strategy the queues use.
@@ -109,16 +142,52 @@ impl<B: Bundle> Commands<B> {
     /// queues.
     pub fn apply(&mut self, storage: &mut Storage<B>) -> Applied {
         let mut applied = Applied::default();
-        self.despawns.drain_sorted(&mut self.despawn_buf);
-        for e in self.despawn_buf.drain(..) {
+        let mut despawns = self.drain_buffer(Self::take_despawns);
+        for e in despawns.drain(..) {
             applied.despawned += usize::from(storage.despawn(e).is_some());
         }
-        self.spawns.drain_sorted(&mut self.spawn_buf);
-        applied.spawned = self.spawn_buf.len();
-        for request in self.spawn_buf.drain(..) {
+        let kept = self.mode == AllocMode::Arena;
+        if kept {
+            self.despawn_buf = despawns;
+        }
+        let mut spawns = self.drain_buffer(Self::take_spawns);
+        applied.spawned = spawns.len();
+        for request in spawns.drain(..) {
             storage.spawn(request.bundle);
         }
+        if kept {
+            self.spawn_buf = spawns;
+        }
         applied
+    }
+
+    /// The drained queue chosen by `take`, in its kept buffer or (heap mode) a fresh one.
+    fn drain_buffer<E: Copy + Ord + Send + Sync>(
+        &mut self,
+        take: fn(&mut Self) -> (&mut EventSink<E>, &mut Vec<E>),
+    ) -> Vec<E> {
+        let heap = self.mode == AllocMode::Heap;
+        let (sink, kept) = take(self);
+        let pending = sink.pending();
+        let mut buffer = if heap {
+            Vec::with_capacity(pending)
+        } else {
+            std::mem::take(kept)
+        };
+        sink.drain_sorted(&mut buffer);
+        if heap && buffer.capacity() > 0 {
+            self.allocations.count += 1;
+            self.allocations.bytes += buffer.capacity() * size_of::<E>();
+        }
+        buffer
+    }
+
+    fn take_despawns(&mut self) -> (&mut EventSink<Entity>, &mut Vec<Entity>) {
+        (&mut self.despawns, &mut self.despawn_buf)
+    }
+
+    fn take_spawns(&mut self) -> (&mut EventSink<SpawnRequest<B>>, &mut Vec<SpawnRequest<B>>) {
+        (&mut self.spawns, &mut self.spawn_buf)
     }
 }
 

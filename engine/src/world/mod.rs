@@ -66,7 +66,7 @@ mod schedule;
 pub use commands::{Applied, CommandWriter, Commands};
 pub use schedule::{APPLY, Schedule, SystemFn};
 
-use crate::arena::{Arena, ArenaStats, FrameArenas};
+use crate::arena::{AllocMode, Arena, ArenaStats, FrameArenas};
 use crate::counters::{CounterId, Counters, Padding};
 use crate::entity::Entity;
 use crate::error::ParamError;
@@ -91,16 +91,19 @@ pub struct Strategy {
     pub padding: Padding,
     /// Worker threads, 1 to [`MAX_THREADS`].
     pub threads: usize,
+    /// Where per-step scratch comes from: the frame arenas, or a fresh heap buffer per use.
+    pub alloc: AllocMode,
 }
 
 impl Default for Strategy {
-    /// SoA, sharded, padded, one thread per core.
+    /// SoA, sharded, padded, one thread per core, arena scratch.
     fn default() -> Self {
         Strategy {
             layout: Layout::Soa,
             lock: LockStrategy::Sharded,
             padding: Padding::Padded,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            alloc: AllocMode::Arena,
         }
     }
 }
@@ -128,6 +131,7 @@ impl Strategy {
             Switch::Lock(lock) => Strategy { lock, ..self },
             Switch::Padding(padding) => Strategy { padding, ..self },
             Switch::Threads(threads) => Strategy { threads, ..self },
+            Switch::Alloc(alloc) => Strategy { alloc, ..self },
         }
     }
 }
@@ -143,6 +147,8 @@ pub enum Switch {
     Padding(Padding),
     /// Run on this many threads.
     Threads(usize),
+    /// Take per-step scratch from the frame arenas or the heap.
+    Alloc(AllocMode),
 }
 
 /// Memory in use, for soak tests and the HUD.
@@ -156,6 +162,15 @@ pub struct MemoryStats {
     pub storage_bytes: usize,
     /// Entity slots ever created.
     pub entity_slots: usize,
+}
+
+/// Calls to the global allocator made for a step's scratch (see [`World::step_allocations`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StepAllocations {
+    /// Allocations.
+    pub count: u64,
+    /// Bytes asked for.
+    pub bytes: usize,
 }
 
 /// What a system can use while it holds the storage mutably (see [`World::split`]).
@@ -206,11 +221,15 @@ impl<B: Bundle> World<B> {
     /// If a field of `strategy` is out of range, or the OS refuses to start the threads.
     pub fn new(strategy: Strategy) -> Result<World<B>, ParamError> {
         let strategy = strategy.validate()?;
+        let mut frames = FrameArenas::new();
+        frames.set_mode(strategy.alloc);
+        let mut commands = Commands::new(strategy.lock, strategy.threads);
+        commands.set_mode(strategy.alloc);
         Ok(World {
             storage: Storage::new(strategy.layout),
-            frames: FrameArenas::new(),
+            frames,
             counters: Counters::new(strategy.padding, strategy.threads),
-            commands: Commands::new(strategy.lock, strategy.threads),
+            commands,
             timers: Timers::default(),
             pool: Arc::new(build_pool(strategy.threads)?),
             desired: strategy,
@@ -366,6 +385,18 @@ impl<B: Bundle> World<B> {
         self.steps
     }
 
+    /// What the last step's scratch cost the global allocator: the current frame arena's
+    /// chunks or blocks, and the command buffer's drains. Zero in steady state in
+    /// [`AllocMode::Arena`]; one allocation per scratch buffer in [`AllocMode::Heap`].
+    pub fn step_allocations(&self) -> StepAllocations {
+        let frame = self.frames.current().stats();
+        let drains = self.commands.allocations();
+        StepAllocations {
+            count: frame.allocations + drains.count,
+            bytes: frame.allocated_bytes + drains.bytes,
+        }
+    }
+
     /// Memory held by arenas and storage.
     pub fn memory(&self) -> MemoryStats {
         MemoryStats {
@@ -381,6 +412,7 @@ impl<B: Bundle> World<B> {
     fn begin_step(&mut self) {
         self.apply_pending();
         self.frames.swap();
+        self.commands.start_step();
         self.timers.clear();
     }
 
@@ -399,6 +431,8 @@ impl<B: Bundle> World<B> {
         if new.padding != old.padding || new.threads != old.threads {
             self.counters = self.counters.rebuilt(new.padding, new.threads);
         }
+        self.frames.set_mode(new.alloc);
+        self.commands.set_mode(new.alloc);
         if new.threads != old.threads {
             match build_pool(new.threads) {
                 Ok(pool) => self.pool = Arc::new(pool),

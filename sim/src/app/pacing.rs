@@ -88,7 +88,7 @@ impl PerfLog {
         self.since = now;
         Some(format!(
             "perf: fps={fps:.1} frame_ms={:.2} simulate_ms={:.2} render_ms={:.2} present_ms={:.2} \
-             particles={particles} steps={} layout={} lock={} counters={} threads={}",
+             particles={particles} steps={} layout={} lock={} padding={} threads={} alloc={}",
             m.interval_ms,
             m.simulate_ms(),
             m.render_ms,
@@ -98,6 +98,7 @@ impl PerfLog {
             strategy.lock,
             strategy.padding,
             strategy.threads,
+            strategy.alloc,
         ))
     }
 }

@@ -149,7 +149,11 @@ impl Session {
             }
             SimAction::Padding => {
                 let padding = target.padding.toggled();
-                self.switch(Switch::Padding(padding), "counters", padding.name())
+                self.switch(Switch::Padding(padding), "padding", padding.name())
+            }
+            SimAction::Alloc => {
+                let alloc = target.alloc.toggled();
+                self.switch(Switch::Alloc(alloc), "alloc", alloc.name())
             }
             SimAction::Threads => {
                 let threads = if target.threads == 1 {
@@ -241,6 +245,7 @@ impl Session {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use engine::arena::AllocMode;
     use engine::counters::Padding;
     use engine::storage::Layout;
     use engine::sync::LockStrategy;
@@ -265,16 +270,27 @@ mod tests {
         assert_eq!(apply(&mut s, SimAction::Lock), "switch: lock -> mutex");
         assert_eq!(
             apply(&mut s, SimAction::Padding),
-            "switch: counters -> packed"
+            "switch: padding -> packed"
         );
         assert_eq!(apply(&mut s, SimAction::Threads), "switch: threads -> 1");
+        assert_eq!(apply(&mut s, SimAction::Alloc), "switch: alloc -> heap");
         assert!(s.pending());
         assert_eq!(s.world().strategy().layout, Layout::Soa);
         s.tick(1.0 / 60.0);
         let now = s.world().strategy();
         assert_eq!(
-            (now.layout, now.lock, now.padding, now.threads),
-            (Layout::Aos, LockStrategy::Mutex, Padding::Packed, 1)
+            (now.layout, now.lock, now.padding, now.threads, now.alloc),
+            (
+                Layout::Aos,
+                LockStrategy::Mutex,
+                Padding::Packed,
+                1,
+                AllocMode::Heap
+            )
+        );
+        assert!(
+            s.world().world().step_allocations().count > 0,
+            "heap mode allocates"
         );
         assert!(!s.pending());
     }
