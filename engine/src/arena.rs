@@ -528,6 +528,17 @@ impl FrameArenas {
     /// Copies `src` into the current frame and returns a handle that outlives the borrow.
     pub fn stash<T: Copy>(&self, src: &[T]) -> FrameSlice<T> {
         let slice = self.current().alloc_slice_copy(src);
+        self.handle(slice)
+    }
+
+    /// Allocates `len` values in the current frame, the `i`th being `f(i)`, and returns a
+    /// handle like [`FrameArenas::stash`] does.
+    pub fn stash_fill_with<T: Copy>(&self, len: usize, f: impl FnMut(usize) -> T) -> FrameSlice<T> {
+        let slice = self.current().alloc_slice_fill_with(len, f);
+        self.handle(slice)
+    }
+
+    fn handle<T>(&self, slice: &mut [T]) -> FrameSlice<T> {
         FrameSlice {
             ptr: NonNull::from(&mut *slice).cast(),
             len: slice.len(),

@@ -50,6 +50,20 @@ impl Padding {
             Padding::Packed => "packed",
         }
     }
+
+    /// What the choice does to memory, in one sentence (for the window's help).
+    pub fn teaches(self) -> &'static str {
+        match self {
+            Padding::Padded => {
+                "padded: each thread's counters fill cache-padded blocks of their own, so \
+                 no two cores ever write the same cache line"
+            }
+            Padding::Packed => {
+                "packed: threads' counters share cache lines, so every add by one core \
+                 takes the line away from the others (false sharing, on purpose)"
+            }
+        }
+    }
 }
 
 crate::named_choice!(Padding, "counter padding", "padded or packed");
@@ -170,6 +184,13 @@ impl Counters {
             .iter()
             .enumerate()
             .map(|(i, name)| (name.as_ref(), self.total(CounterId(i))))
+    }
+
+    /// Sets every counter of every slot to zero (between steps: it needs `&mut`).
+    pub fn reset(&mut self) {
+        for block in self.cells.iter_mut() {
+            block.iter_mut().for_each(|cell| *cell.get_mut() = 0);
+        }
     }
 
     /// The same counters with another padding or thread count, totals carried over.

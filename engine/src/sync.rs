@@ -12,17 +12,23 @@
 //! each worker its own cache-padded buffer, locked once per chunk (uncontended) and merged at
 //! the end of the step.
 //!
+//! What sharing costs is counted as it happens, per thread in the engine's own
+//! [`Counters`] (padded or packed like the world's): locks taken, locks found held (the
+//! writer waited), atomic pushes, spills to the overflow buffer and buffers merged at the
+//! drain. See [`EventSink::contention`]; the world sums its two sinks per step.
+//!
 //! # Invariants
 //! - No event is lost: a full lock-free queue or a busy shard spills into an overflow buffer.
 //! - [`EventSink::drain_sorted`] returns the same sorted events whatever the strategy, the
 //!   thread count or the interleaving.
 //! - Buffers keep their capacity between steps: in steady state nothing is allocated.
 
+use crate::counters::{CounterId, Counters, Padding};
 use crossbeam_queue::ArrayQueue;
 use crossbeam_utils::CachePadded;
 use crossbeam_utils::atomic::AtomicCell;
 use rayon::slice::ParallelSliceMut;
-use std::sync::{Mutex, MutexGuard, PoisonError, RwLock, TryLockError};
+use std::sync::{Mutex, MutexGuard, PoisonError, RwLock, RwLockWriteGuard, TryLockError};
 
 /// How workers share an [`EventSink`] or [`SharedParams`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -60,6 +66,28 @@ impl LockStrategy {
             LockStrategy::RwLock => "rwlock",
             LockStrategy::LockFree => "lockfree",
             LockStrategy::Sharded => "sharded",
+        }
+    }
+
+    /// What the strategy does to memory, in one sentence (for the window's help).
+    pub fn teaches(self) -> &'static str {
+        match self {
+            LockStrategy::Mutex => {
+                "mutex: every queued despawn takes one global lock, whose cache line \
+                 bounces between the cores that push"
+            }
+            LockStrategy::RwLock => {
+                "rwlock: readers may share it, but each push locks it for writing: its one \
+                 cache line bounces between cores like a mutex's"
+            }
+            LockStrategy::LockFree => {
+                "lockfree: pushes claim slots of one crossbeam queue by compare-and-swap: no \
+                 lock, but the queue's tail line is still shared by every core"
+            }
+            LockStrategy::Sharded => {
+                "sharded: each worker pushes into its own cache-padded buffer, locked once \
+                 per chunk and merged after the step: no line is shared while it runs"
+            }
         }
     }
 }
@@ -108,11 +136,72 @@ pub struct EventSink<E> {
     sink: Sink<E>,
     /// Events that did not fit the queue, or whose shard was busy.
     overflow: Mutex<Vec<E>>,
+    /// What sharing cost since the last [`EventSink::reset_contention`].
+    tally: Counters,
+    ids: ContentionIds,
+}
+
+/// What sharing an [`EventSink`] cost, summed over threads (see [`EventSink::contention`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Contention {
+    /// Locks taken on shared data: one per event with `Mutex` and `RwLock`, one per chunk of
+    /// work with `Sharded` (each worker locks its own shard), none with `LockFree`.
+    pub locks: u64,
+    /// Times a writer found the lock held by another thread and waited for it.
+    pub waits: u64,
+    /// Compare-and-swap pushes into the lock-free queue.
+    pub atomic_pushes: u64,
+    /// Events sent to the mutex-guarded overflow buffer: the lock-free queue was full, or a
+    /// shard was already held further up the same thread's stack.
+    pub spills: u64,
+    /// Buffers appended into one at the drain: one per shard with events, or one.
+    pub merges: u64,
+}
+
+impl Contention {
+    /// Field-by-field sum.
+    pub fn plus(self, other: Contention) -> Contention {
+        Contention {
+            locks: self.locks + other.locks,
+            waits: self.waits + other.waits,
+            atomic_pushes: self.atomic_pushes + other.atomic_pushes,
+            spills: self.spills + other.spills,
+            merges: self.merges + other.merges,
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+struct ContentionIds {
+    locks: CounterId,
+    waits: CounterId,
+    atomic_pushes: CounterId,
+    spills: CounterId,
+    merges: CounterId,
+}
+
+fn contention_counters(padding: Padding, threads: usize) -> (Counters, ContentionIds) {
+    let mut c = Counters::new(padding, threads);
+    let ids = ContentionIds {
+        locks: c.register("locks"),
+        waits: c.register("waits"),
+        atomic_pushes: c.register("atomic_pushes"),
+        spills: c.register("spills"),
+        merges: c.register("merges"),
+    };
+    (c, ids)
 }
 
 impl<E: Copy + Ord + Send + Sync> EventSink<E> {
-    /// A sink for a pool of `threads` workers.
+    /// A sink for a pool of `threads` workers, counting its contention in cache-padded
+    /// per-thread counters.
     pub fn new(strategy: LockStrategy, threads: usize) -> EventSink<E> {
+        Self::with_padding(strategy, threads, Padding::Padded)
+    }
+
+    /// A sink whose contention counters are laid out with `padding`.
+    pub fn with_padding(strategy: LockStrategy, threads: usize, padding: Padding) -> EventSink<E> {
+        let (tally, ids) = contention_counters(padding, threads);
         let sink = match strategy {
             LockStrategy::Mutex => Sink::Mutex(Mutex::default()),
             LockStrategy::RwLock => Sink::RwLock(RwLock::default()),
@@ -126,7 +215,38 @@ impl<E: Copy + Ord + Send + Sync> EventSink<E> {
         EventSink {
             sink,
             overflow: Mutex::default(),
+            tally,
+            ids,
         }
+    }
+
+    /// What sharing cost since the sink was made or [`EventSink::reset_contention`] was
+    /// last called, summed over threads.
+    ///
+    /// ```
+    /// use engine::sync::{EventSink, LockStrategy};
+    /// let mut sink = EventSink::new(LockStrategy::Mutex, 1);
+    /// let mut w = sink.writer();
+    /// (0..10u32).for_each(|i| w.push(i));
+    /// drop(w);
+    /// sink.drain_sorted(&mut Vec::new());
+    /// let c = sink.contention();
+    /// assert_eq!((c.locks, c.waits, c.merges), (10, 0, 1)); // one lock per event, uncontended
+    /// ```
+    pub fn contention(&self) -> Contention {
+        let (t, ids) = (&self.tally, &self.ids);
+        Contention {
+            locks: t.total(ids.locks),
+            waits: t.total(ids.waits),
+            atomic_pushes: t.total(ids.atomic_pushes),
+            spills: t.total(ids.spills),
+            merges: t.total(ids.merges),
+        }
+    }
+
+    /// Zeroes the contention counts (between steps).
+    pub fn reset_contention(&mut self) {
+        self.tally.reset();
     }
 
     /// The strategy in use.
@@ -184,7 +304,10 @@ impl<E: Copy + Ord + Send + Sync> EventSink<E> {
     pub fn writer(&self) -> SinkWriter<'_, E> {
         let target = match &self.sink {
             Sink::Sharded(shards) => match shards[thread_slot(shards.len())].try_lock() {
-                Ok(guard) => Target::Shard(guard),
+                Ok(guard) => {
+                    self.count(self.ids.locks);
+                    Target::Shard(guard)
+                }
                 Err(TryLockError::Poisoned(p)) => Target::Shard(p.into_inner()),
                 // Held by this thread further up the stack (nested work): spill instead.
                 Err(TryLockError::WouldBlock) => Target::Overflow,
@@ -194,29 +317,83 @@ impl<E: Copy + Ord + Send + Sync> EventSink<E> {
         SinkWriter { sink: self, target }
     }
 
+    #[inline]
+    fn count(&self, id: CounterId) {
+        self.tally.add(id, 1);
+    }
+
+    /// Takes `m`, counting the lock and, if another thread held it, the wait.
+    #[inline]
+    fn lock_counted<'a, T>(&self, m: &'a Mutex<T>) -> MutexGuard<'a, T> {
+        self.count(self.ids.locks);
+        match m.try_lock() {
+            Ok(guard) => guard,
+            Err(TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(TryLockError::WouldBlock) => {
+                self.count(self.ids.waits);
+                lock(m)
+            }
+        }
+    }
+
+    /// Write-locks `r`, counting the lock and any wait.
+    #[inline]
+    fn write_counted<'a, T>(&self, r: &'a RwLock<T>) -> RwLockWriteGuard<'a, T> {
+        self.count(self.ids.locks);
+        match r.try_write() {
+            Ok(guard) => guard,
+            Err(TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(TryLockError::WouldBlock) => {
+                self.count(self.ids.waits);
+                r.write().unwrap_or_else(PoisonError::into_inner)
+            }
+        }
+    }
+
     /// Moves every event into `out` (cleared first), sorted, and empties the sink. Buffers
     /// keep their capacity.
     pub fn drain_sorted(&mut self, out: &mut Vec<E>) {
         out.clear();
+        let mut merges = 0;
+        let mut merge = |from: &mut Vec<E>| {
+            merges += u64::from(!from.is_empty());
+            out.append(from);
+        };
         match &mut self.sink {
-            Sink::Mutex(m) => out.append(m.get_mut().unwrap_or_else(PoisonError::into_inner)),
-            Sink::RwLock(r) => out.append(r.get_mut().unwrap_or_else(PoisonError::into_inner)),
-            Sink::LockFree(q) => out.extend(std::iter::from_fn(|| q.pop())),
+            Sink::Mutex(m) => merge(m.get_mut().unwrap_or_else(PoisonError::into_inner)),
+            Sink::RwLock(r) => merge(r.get_mut().unwrap_or_else(PoisonError::into_inner)),
+            Sink::LockFree(q) => {
+                merges += u64::from(!q.is_empty());
+                out.extend(std::iter::from_fn(|| q.pop()));
+            }
             Sink::Sharded(shards) => shards.iter_mut().for_each(|s| {
-                out.append(s.get_mut().unwrap_or_else(PoisonError::into_inner));
+                merge(s.get_mut().unwrap_or_else(PoisonError::into_inner));
             }),
         }
-        out.append(
+        let mut merge = |from: &mut Vec<E>| {
+            merges += u64::from(!from.is_empty());
+            out.append(from);
+        };
+        merge(
             self.overflow
                 .get_mut()
                 .unwrap_or_else(PoisonError::into_inner),
         );
+        self.tally.add(self.ids.merges, merges);
         // The sort is the serial part of every strategy: spread big ones over the pool.
         if out.len() >= PARALLEL_SORT_MIN {
             out.par_sort_unstable();
         } else {
             out.sort_unstable();
         }
+    }
+}
+
+impl<E> EventSink<E> {
+    /// Puts `event` in the overflow buffer, counted as a spill.
+    fn spill(&self, event: E) {
+        self.tally.add(self.ids.spills, 1);
+        lock(&self.overflow).push(event);
     }
 }
 
@@ -236,17 +413,16 @@ impl<E: Copy + Ord + Send + Sync> SinkWriter<'_, E> {
     /// Records one event.
     #[inline]
     pub fn push(&mut self, event: E) {
-        match (&mut self.target, &self.sink.sink) {
+        let sink = self.sink;
+        match (&mut self.target, &sink.sink) {
             (Target::Shard(buffer), _) => buffer.push(event),
-            (Target::Overflow, _) => lock(&self.sink.overflow).push(event),
-            (Target::Shared, Sink::Mutex(m)) => lock(m).push(event),
-            (Target::Shared, Sink::RwLock(r)) => r
-                .write()
-                .unwrap_or_else(PoisonError::into_inner)
-                .push(event),
+            (Target::Overflow, _) => sink.spill(event),
+            (Target::Shared, Sink::Mutex(m)) => sink.lock_counted(m).push(event),
+            (Target::Shared, Sink::RwLock(r)) => sink.write_counted(r).push(event),
             (Target::Shared, Sink::LockFree(q)) => {
+                sink.count(sink.ids.atomic_pushes);
                 if let Err(event) = q.push(event) {
-                    lock(&self.sink.overflow).push(event);
+                    sink.spill(event);
                 }
             }
             (Target::Shared, Sink::Sharded(_)) => unreachable!("sharded writers hold a shard"),
@@ -365,6 +541,52 @@ mod tests {
                 assert_eq!(out, expected_sorted, "{strategy} with {threads} threads");
                 sink.drain_sorted(&mut out);
                 assert!(out.is_empty(), "drain empties the sink");
+            }
+        }
+    }
+
+    #[test]
+    fn each_strategy_counts_what_sharing_cost_it() {
+        let n: u64 = if cfg!(miri) { 64 } else { 20_000 };
+        let chunk = if cfg!(miri) { 8 } else { 500 };
+        let events: Vec<u64> = (0..n).collect();
+        let mut out = Vec::new();
+        for strategy in LockStrategy::ALL {
+            for padding in Padding::ALL {
+                let mut sink = EventSink::with_padding(strategy, 2, padding);
+                pool(2).install(|| {
+                    events.par_chunks(chunk).for_each(|c| {
+                        let mut w = sink.writer();
+                        c.iter().for_each(|e| w.push(*e));
+                    })
+                });
+                sink.drain_sorted(&mut out);
+                assert_eq!(out.len() as u64, n);
+                let c = sink.contention();
+                let chunks = n.div_ceil(chunk as u64);
+                let what = format!("{strategy}/{padding}: {c:?}");
+                match strategy {
+                    LockStrategy::Mutex | LockStrategy::RwLock => {
+                        assert_eq!((c.locks, c.atomic_pushes, c.spills), (n, 0, 0), "{what}");
+                        assert!(c.waits <= n, "{what}");
+                        assert_eq!(c.merges, 1, "{what}");
+                    }
+                    LockStrategy::LockFree => {
+                        // The queue holds 1024 until a reserve asks for more: the rest spill.
+                        assert_eq!((c.locks, c.atomic_pushes), (0, n), "{what}");
+                        assert_eq!(c.spills, n.saturating_sub(1024), "{what}");
+                    }
+                    LockStrategy::Sharded => {
+                        assert_eq!(
+                            (c.locks, c.waits, c.atomic_pushes),
+                            (chunks, 0, 0),
+                            "{what}"
+                        );
+                        assert!((1..=3).contains(&c.merges), "{what}");
+                    }
+                }
+                sink.reset_contention();
+                assert_eq!(sink.contention(), Contention::default());
             }
         }
     }

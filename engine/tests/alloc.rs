@@ -89,6 +89,8 @@ fn steady_state_steps_allocate_nothing() {
                     .unwrap()
                     .with_chunk_rows(1024)
                     .unwrap();
+                // The render stash is per-step scratch too.
+                world.keep_previous_positions(true);
                 let counts = allocations_per_round(&mut world, warmup, 10);
                 if counts.iter().any(|c| *c != 0) {
                     failures.push(format!("{name} {layout}/{lock}: {counts:?}"));
@@ -118,6 +120,7 @@ fn steady_state_steps_allocate_nothing() {
                 .unwrap()
                 .with_chunk_rows(1024)
                 .unwrap();
+            world.keep_previous_positions(true);
             world.run(warmup);
             for _ in 0..10 {
                 let before = ALLOCATIONS.load(Ordering::Relaxed);

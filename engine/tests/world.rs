@@ -5,11 +5,14 @@ mod common;
 use common::scene;
 use engine::arena::AllocMode;
 use engine::counters::Padding;
+use engine::entity::Entity;
+use engine::glam::Vec2;
 use engine::particles::scene::Scene;
 use engine::particles::{ParticleSim, check_consistency};
 use engine::storage::Layout;
 use engine::sync::LockStrategy;
 use engine::world::{Strategy, Switch};
+use std::collections::HashMap;
 
 fn strategy(layout: Layout, lock: LockStrategy, padding: Padding, threads: usize) -> Strategy {
     Strategy {
@@ -65,6 +68,54 @@ fn same_hash_for_every_layout_lock_padding_thread_count_and_alloc_mode() {
                     }
                 }
             }
+        }
+    }
+}
+
+#[test]
+fn previous_positions_follow_every_row_move() {
+    // churn: despawns (swap-removes) and spawns every step; swarm: a cell-order permute
+    // every 8 steps.
+    for name in ["churn", "swarm"] {
+        let scene = scene(name, 3000);
+        for layout in Layout::ALL {
+            let mut w = world(
+                &scene,
+                Strategy {
+                    layout,
+                    threads: 2,
+                    ..Strategy::default()
+                },
+            );
+            w.step();
+            assert!(w.previous_positions().is_none(), "only when asked for");
+            w.keep_previous_positions(true);
+            let (mut moved, mut spawned) = (0, 0);
+            for _ in 0..24 {
+                let storage = w.world().storage();
+                let before: HashMap<Entity, (usize, Vec2)> = (0..w.len())
+                    .map(|i| storage.row(i).map(|(e, p)| (e, (i, p.position))).unwrap())
+                    .collect();
+                w.step();
+                let view = w.previous_positions().expect("captured this step");
+                assert_eq!(view.len(), w.len());
+                for i in 0..w.len() {
+                    let (e, _) = w.world().storage().row(i).unwrap();
+                    match (view.get(i), before.get(&e)) {
+                        (Some(prev), Some(&(row, at))) => {
+                            assert_eq!(prev, at, "{name} {layout}: row {i}");
+                            moved += usize::from(row != i);
+                        }
+                        (None, None) => spawned += 1,
+                        (got, had) => panic!("{name} {layout}: row {i}: {got:?} vs {had:?}"),
+                    }
+                }
+            }
+            assert!(moved > 100, "{name} {layout}: only {moved} rows moved");
+            assert!(
+                name != "churn" || spawned > 0,
+                "churn {layout}: nothing spawned"
+            );
         }
     }
 }

@@ -324,6 +324,7 @@ impl App {
         hud.strategy = self.session.target();
         hud.pending = self.session.pending();
         hud.step_allocations = world.world().step_allocations();
+        hud.contention = world.world().contention();
         hud.paused = self.session.paused();
         hud.counters.clear();
         hud.counters

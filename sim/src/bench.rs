@@ -14,7 +14,7 @@ use engine::counters::Padding;
 use engine::particles::ParticleSim;
 use engine::particles::scene::Scene;
 use engine::storage::Layout;
-use engine::sync::LockStrategy;
+use engine::sync::{Contention, LockStrategy};
 use engine::world::Strategy;
 use indicatif::ProgressBar;
 use serde::Serialize;
@@ -42,6 +42,8 @@ pub struct Row {
     pub alloc: String,
     /// Calls to the global allocator per step for scratch, median over the measured steps.
     pub allocs_per_step: u64,
+    /// What sharing the command buffer cost per step, mean over the measured steps.
+    pub contention_per_step: ContentionRow,
     /// Measured steps.
     pub steps: u64,
     /// Median step time.
@@ -57,6 +59,34 @@ pub struct Row {
     pub state_hash: String,
     /// Median step time over the fastest row's, same particle count.
     pub ratio_to_fastest: f64,
+}
+
+/// [`Contention`] per step, as the JSON row shows it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct ContentionRow {
+    /// Locks taken.
+    pub locks: f64,
+    /// Locks found held (the writer waited).
+    pub waits: f64,
+    /// Pushes into the lock-free queue.
+    pub atomic_pushes: f64,
+    /// Events sent to the overflow buffer.
+    pub spills: f64,
+    /// Buffers merged at the drains.
+    pub merges: f64,
+}
+
+impl ContentionRow {
+    fn mean(sum: Contention, steps: u64) -> ContentionRow {
+        let per = |n: u64| n as f64 / steps.max(1) as f64;
+        ContentionRow {
+            locks: per(sum.locks),
+            waits: per(sum.waits),
+            atomic_pushes: per(sum.atomic_pushes),
+            spills: per(sum.spills),
+            merges: per(sum.merges),
+        }
+    }
 }
 
 fn as_map<S: serde::Serializer>(pairs: &[(String, f64)], s: S) -> Result<S::Ok, S::Error> {
@@ -83,7 +113,7 @@ pub fn run(args: &BenchArgs) -> Result<(), Failure> {
     let locks = expand(&args.lock, &LockStrategy::ALL);
     let paddings = expand(&args.padding, &Padding::ALL);
     let allocs = expand(&args.alloc, &AllocMode::ALL);
-    let warmup = (args.frames / 5).clamp(3, 60);
+    let warmup = warmup_steps(args.frames);
     if let Some(path) = &args.plot {
         plot::check_path(path).map_err(Failure::runtime)?;
     }
@@ -177,7 +207,14 @@ fn plot_series(rows: &[Row]) -> Vec<plot::Series> {
     out
 }
 
-fn measure(
+/// Unmeasured steps before `measured` measured ones: a fifth of them, 3 to 60.
+pub(crate) fn warmup_steps(measured: u64) -> u64 {
+    (measured / 5).clamp(3, 60)
+}
+
+/// Runs `scene` with `strategy`: `warmup` steps, then `frames` individually timed steps,
+/// ticking `progress` once a step.
+pub(crate) fn measure(
     scene: Scene,
     strategy: Strategy,
     warmup: u64,
@@ -197,12 +234,14 @@ fn measure(
     let mut systems: Vec<(String, Vec<Duration>)> = Vec::new();
     let mut live = 0usize;
     let mut allocs = Vec::with_capacity(frames as usize);
+    let mut contention = Contention::default();
     for _ in 0..frames {
         let start = Instant::now();
         world.step();
         steps.push(start.elapsed());
         live += world.len();
         allocs.push(world.world().step_allocations().count);
+        contention = contention.plus(world.world().contention());
         for (name, time) in world.times().iter() {
             match systems.iter_mut().find(|(n, _)| n == name) {
                 Some((_, times)) => times.push(time),
@@ -226,6 +265,7 @@ fn measure(
             allocs.sort_unstable();
             allocs[allocs.len() / 2]
         },
+        contention_per_step: ContentionRow::mean(contention, frames),
         steps: frames,
         step_ms_median: ms(median),
         step_ms_p99: ms(percentile(&mut steps, 0.99)),
@@ -368,6 +408,7 @@ mod tests {
             threads,
             alloc: "arena".into(),
             allocs_per_step: 0,
+            contention_per_step: ContentionRow::default(),
             steps: 10,
             step_ms_median: ns * f64::from(particles) / 1e6,
             step_ms_p99: ns * f64::from(particles) / 1e6,

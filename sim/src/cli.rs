@@ -36,6 +36,9 @@ pub enum Command {
     Bench(BenchArgs),
     /// Render the scene after some frames into a PNG, without a window.
     Snapshot(SnapshotArgs),
+    /// Show the particle's bytes: fields, padding, the AoS row on cache lines, the SoA
+    /// columns, and each system's bytes per particle beside its measured AoS/SoA time.
+    Layout(LayoutArgs),
 }
 
 /// Which scene, how many particles, which seed.
@@ -184,6 +187,20 @@ pub struct SnapshotArgs {
     /// `--layout`, `--lock`, `--padding`, `--threads`, `--alloc`.
     #[command(flatten)]
     pub strategy: StrategyArgs,
+}
+
+/// `sim layout`.
+#[derive(Args, Debug, Clone)]
+pub struct LayoutArgs {
+    /// Scene file (.toml) of the measured runs; default: the embedded default scene.
+    #[arg(long, value_name = "PATH")]
+    pub scene: Option<PathBuf>,
+    /// Particle budget of the measured runs.
+    #[arg(long, value_name = "N", default_value_t = 200_000, value_parser = parse_particles, allow_negative_numbers = true)]
+    pub particles: u32,
+    /// Measured steps per layout (after a warm-up).
+    #[arg(long, value_name = "N", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=100_000), allow_negative_numbers = true)]
+    pub steps: u64,
 }
 
 /// Options of the window.
@@ -419,6 +436,8 @@ mod tests {
                 ],
                 "--width",
             ),
+            (vec!["sim", "layout", "--steps", "0"], "--steps"),
+            (vec!["sim", "layout", "--particles", "0"], "expected 1 to"),
         ] {
             let err = Cli::try_parse_from(&args).unwrap_err();
             assert_eq!(err.exit_code(), 2, "{args:?}");

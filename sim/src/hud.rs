@@ -9,6 +9,7 @@ mod canvas;
 
 use crate::bindings::BINDINGS;
 use canvas::{Canvas, GLYPH, Rect, Rgb};
+use engine::sync::{Contention, LockStrategy};
 use engine::timer::SystemTimes;
 use engine::world::{StepAllocations, Strategy};
 use std::collections::VecDeque;
@@ -103,6 +104,8 @@ pub struct HudState {
     pub counters: Vec<(String, u64)>,
     /// What the last step's scratch cost the global allocator.
     pub step_allocations: StepAllocations,
+    /// What sharing the command buffer cost in the last step.
+    pub contention: Contention,
     /// The frame time the window paces to, in ms (0: uncapped).
     pub target_ms: f32,
     /// The last frames, oldest first, at most [`HISTORY`].
@@ -134,6 +137,7 @@ impl HudState {
             paused: false,
             counters: Vec::new(),
             step_allocations: StepAllocations::default(),
+            contention: Contention::default(),
             target_ms,
             history: VecDeque::with_capacity(HISTORY),
             notice: None,
@@ -208,7 +212,7 @@ impl Writer {
 /// Columns of the stats panel (in characters).
 const PANEL_COLS: u32 = 36;
 /// Text lines of the stats panel.
-const PANEL_LINES: u32 = 13;
+const PANEL_LINES: u32 = 14;
 /// The graph's height, in lines.
 const GRAPH_LINES: u32 = 4;
 
@@ -301,6 +305,17 @@ fn strategy_lines(canvas: &mut Canvas, w: &mut Writer, state: &HudState) {
             (VALUE, s.lock.name()),
         ],
     );
+    let [(a, x), (b, y)] = contention_cells(s.lock, state.contention);
+    w.line(
+        canvas,
+        &[
+            (DIM, "  "),
+            (VALUE, &compact(x)),
+            (DIM, &format!(" {a}  ")),
+            (VALUE, &compact(y)),
+            (DIM, &format!(" {b} /step")),
+        ],
+    );
     let pending = if state.pending { " (next step)" } else { "" };
     w.line(
         canvas,
@@ -324,6 +339,16 @@ fn strategy_lines(canvas: &mut Canvas, w: &mut Writer, state: &HudState) {
             (DIM, "B /step"),
         ],
     );
+}
+
+/// The two contention counts that explain a lock strategy's cost: what it takes per event
+/// (a lock, an atomic push) and what that costs under sharing (waits, spills, merges).
+fn contention_cells(lock: LockStrategy, c: Contention) -> [(&'static str, u64); 2] {
+    match lock {
+        LockStrategy::Mutex | LockStrategy::RwLock => [("locks", c.locks), ("waits", c.waits)],
+        LockStrategy::LockFree => [("cas", c.atomic_pushes), ("spills", c.spills)],
+        LockStrategy::Sharded => [("locks", c.locks), ("merges", c.merges)],
+    }
 }
 
 fn counter_lines(canvas: &mut Canvas, w: &mut Writer, totals: &[(String, u64)]) {

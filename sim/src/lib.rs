@@ -1,5 +1,5 @@
 //! The simulator around the engine: a window with a HUD and hotkeys, and headless
-//! commands (`run`, `bench`, `snapshot`) that run the very same simulation.
+//! commands (`run`, `bench`, `snapshot`, `layout`) that run the very same simulation.
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
@@ -11,6 +11,7 @@ pub mod bindings;
 pub mod cli;
 pub mod headless;
 pub mod hud;
+pub mod layout;
 pub mod progress;
 pub mod render;
 pub mod snapshot;

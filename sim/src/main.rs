@@ -1,8 +1,8 @@
-//! `sim`: opens the window by default; `run`, `bench` and `snapshot` work headless.
+//! `sim`: opens the window by default; `run`, `bench`, `snapshot` and `layout` work headless.
 
 use clap::Parser;
 use sim::cli::{Cli, Command};
-use sim::{Failure, app, bench, headless, snapshot};
+use sim::{Failure, app, bench, headless, layout, snapshot};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -18,6 +18,7 @@ fn main() -> ExitCode {
         Some(Command::Run(args)) => headless::run(args),
         Some(Command::Bench(args)) => bench::run(args),
         Some(Command::Snapshot(args)) => snapshot::run(args),
+        Some(Command::Layout(args)) => layout::run(args),
         None => app::run(&cli.window),
     };
     match result {

@@ -2,9 +2,10 @@
 //!
 //! The world maps onto the whole frame (y up in the world, down in the image). Each particle
 //! is one pixel, added to what is there (additive blending), so dense regions glow. Positions
-//! are interpolated between the last two steps with the loop's alpha, using
-//! `previous = position - velocity * dt` (exact for the symplectic Euler step, except on
-//! the step of a wall bounce).
+//! are interpolated with the loop's alpha between the two real states of the last step: the
+//! positions it started from, which the simulation keeps in its frame arena and matches to
+//! the current rows ([`ParticleSim::previous_positions`]), and the positions now. A particle
+//! spawned in that step is drawn where it is.
 //!
 //! Drawing runs in two parallel passes, so each particle is read once and the random pixel
 //! writes stay within a cache-sized part of the frame:
@@ -20,6 +21,7 @@ use engine::particles::ParticleSim;
 use engine::particles::particle;
 use engine::storage::Rows;
 use engine::with_rows;
+use engine::world::PreviousView;
 use glam::Vec2;
 use rayon::prelude::*;
 
@@ -97,7 +99,10 @@ impl Rasteriser {
         if frame.len() != view.frame_bytes() || frame.is_empty() {
             return;
         }
-        let lag = (1.0 - alpha.clamp(0.0, 1.0)) * world.dt();
+        let motion = Motion {
+            previous: world.previous_positions(),
+            alpha: alpha.clamp(0.0, 1.0),
+        };
         let bands = view.height.div_ceil(BAND_ROWS) as usize;
         let workers = if world.len() < PARALLEL_MIN_PARTICLES {
             1
@@ -110,9 +115,29 @@ impl Rasteriser {
         let lists = &mut self.lists[..workers * bands];
         let rows = world.rows();
         world.pool().install(|| {
-            with_rows!(rows, |rows| bin_all(rows, lists, bands, view, lag));
+            with_rows!(rows, |rows| bin_all(rows, lists, bands, view, motion));
             splat_all(frame, lists, bands, view);
         });
+    }
+}
+
+/// Where to draw each particle between the last two states.
+#[derive(Clone, Copy)]
+struct Motion<'w> {
+    /// Positions at the start of the last step, by current row (`None` before any step).
+    previous: Option<PreviousView<'w, Vec2>>,
+    /// How far into the next step the clock is: 0 draws the previous state, 1 the current.
+    alpha: f32,
+}
+
+impl Motion<'_> {
+    /// Row `row`, now at `now`, drawn `alpha` of the way from where the step started.
+    #[inline]
+    fn at(&self, row: usize, now: Vec2) -> Vec2 {
+        match self.previous.and_then(|p| p.get(row)) {
+            Some(before) => before + (now - before) * self.alpha,
+            None => now,
+        }
     }
 }
 
@@ -122,36 +147,41 @@ fn bin_all<'a>(
     lists: &mut [Vec<Splat>],
     bands: usize,
     view: Viewport,
-    lag: f32,
+    motion: Motion<'_>,
 ) {
     let workers = lists.len() / bands;
     let mut pieces = Vec::with_capacity(workers);
-    let mut rest = rows;
+    let (mut rest, mut first) = (rows, 0);
     for left in (1..=workers).rev() {
         let mid = rest.len() / left;
         let (piece, tail) = rest.split_at(mid);
-        pieces.push(piece);
+        pieces.push((first, piece));
+        first += mid;
         rest = tail;
     }
     pieces
         .into_par_iter()
         .zip(lists.par_chunks_mut(bands))
-        .for_each(|(piece, lists)| bin(piece, lists, view, lag));
+        .for_each(|((first, piece), lists)| bin(piece, first, lists, view, motion));
 }
 
-/// Turns each particle of `rows` into a splat in the list of its band.
+/// Turns each particle of `rows` (the first of them being row `first`) into a splat in the
+/// list of its band.
 fn bin<'a>(
     rows: impl Rows<'a, Item = particle::Ref<'a>>,
+    first: usize,
     lists: &mut [Vec<Splat>],
     view: Viewport,
-    lag: f32,
+    motion: Motion<'_>,
 ) {
     lists.iter_mut().for_each(Vec::clear);
     let scale = view.scale();
     let (w, h) = (view.width as f32, view.height as f32);
     let shift = BAND_ROWS.trailing_zeros();
+    let mut row = first;
     rows.for_each(|p| {
-        let at = *p.position - *p.velocity * lag;
+        let at = motion.at(row, *p.position);
+        row += 1;
         let x = at.x * scale.x;
         let y = h - at.y * scale.y;
         // Negative and NaN coordinates fail these tests, so the casts below are in range.
@@ -235,6 +265,82 @@ mod tests {
         }
         assert!(lit_pixels(&frames[0]) > 1000, "particles are drawn");
         assert_eq!(frames[0], frames[1], "bands do not change the picture");
+    }
+
+    /// Lit pixels' coordinates.
+    fn lit(frame: &[u8], width: u32) -> Vec<(u32, u32)> {
+        let px = frame.chunks_exact(4).enumerate();
+        px.filter(|(_, p)| p[..3] != BACKGROUND[..3])
+            .map(|(i, _)| (i as u32 % width, i as u32 / width))
+            .collect()
+    }
+
+    #[test]
+    fn a_bounce_is_drawn_between_the_two_real_states() {
+        // One particle, emitted at x = 4.5 in the first step, flying left at 10 units a step
+        // into the wall at x = 0: the second step bounces it (onto the wall, heading right).
+        // Drawn part-way through the third step, it must lie between the two real states of
+        // the second, not at `position - velocity * lag` (the old guess, which ignores the
+        // bounce and puts it outside the world).
+        let scene = Scene::parse(
+            "bounce.toml",
+            r#"
+            [world]
+            width = 100.0
+            height = 100.0
+            particles = 1
+            [forces]
+            gravity = [0.0, 0.0]
+            restitution = 1.0
+            [[emitters]]
+            position = [4.5, 50.5]
+            rate = 120.0
+            direction = 180.0
+            spread = 0.0
+            speed = [1200.0, 1200.0]
+            lifetime = [100.0, 100.0]
+            "#,
+        )
+        .unwrap();
+        let mut world = ParticleSim::new(scene, Strategy::default()).unwrap();
+        world.keep_previous_positions(true);
+        let view = Viewport {
+            width: 100,
+            height: 100,
+            world: Vec2::new(100.0, 100.0),
+        };
+        let mut frame = vec![0u8; 100 * 100 * 4];
+        world.step();
+        draw(&mut frame, view, &world, 0.5);
+        assert_eq!(
+            lit(&frame, 100),
+            [(4, 49)],
+            "spawned this step: drawn where it is"
+        );
+        world.step();
+        let (position, velocity) = with_rows!(world.rows(), |rows| {
+            let mut out = (Vec2::ZERO, Vec2::ZERO);
+            rows.for_each(|p: particle::Ref| out = (*p.position, *p.velocity));
+            out
+        });
+        assert!(velocity.x > 0.0, "it bounced: {velocity}");
+        let before = world.previous_positions().unwrap().get(0).unwrap();
+        assert_eq!(
+            before,
+            Vec2::new(4.5, 50.5),
+            "the state the step started from"
+        );
+        for alpha in [0.0, 0.25, 0.5, 0.75, 1.0] {
+            draw(&mut frame, view, &world, alpha);
+            let x = before.x + (position.x - before.x) * alpha;
+            assert_eq!(lit(&frame, 100), [(x as u32, 49)], "alpha {alpha}");
+        }
+        let old_guess = position - velocity * (0.5 * world.dt());
+        let drawn = (before.x + position.x) / 2.0;
+        assert!(
+            (old_guess.x as u32) != (drawn as u32),
+            "the old guess ({old_guess}) would draw it elsewhere than {drawn}"
+        );
     }
 
     #[test]

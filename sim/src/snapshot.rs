@@ -12,6 +12,8 @@ pub fn run(args: &SnapshotArgs) -> Result<(), Failure> {
     let scene = args.scene.load().map_err(Failure::runtime)?;
     let mut world = ParticleSim::new(scene, args.strategy.strategy())
         .map_err(|e| Failure::runtime(e.to_string()))?;
+    // Drawn between the last step's two states, as the window does.
+    world.keep_previous_positions(true);
     let progress = crate::progress::bar(args.frames, "frames");
     let alpha = advance(&mut world, args.frames, &progress);
     progress.finish_and_clear();

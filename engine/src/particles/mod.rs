@@ -6,6 +6,7 @@
 //!
 //! | system | what it does |
 //! |---|---|
+//! | `stash` | if a renderer asked for it ([`ParticleSim::keep_previous_positions`]), keeps every position as the step starts, in the frame arena, to interpolate from |
 //! | `forces` | bins positions into a grid (timed as `grid`) and applies attractors and neighbour repulsion (parallel) |
 //! | `integrate` | gravity, drag, motion, wall bounces (parallel, `Vec4` lanes on SoA) |
 //! | `age` | lifetimes; the dead are queued as despawns through the command buffer (parallel) |
@@ -14,6 +15,7 @@
 //! After each system the schedule applies the commands it queued (timed as `apply`):
 //! despawns sorted by entity, then spawns in the order emitted.
 
+pub mod access;
 pub mod emitter;
 pub mod particle;
 pub mod scene;
@@ -30,7 +32,7 @@ use crate::sync::SharedParams;
 use crate::timer::SystemTimes;
 use crate::timestep::FixedTimestep;
 use crate::with_rows;
-use crate::world::{MemoryStats, Schedule, Strategy, Switch, World};
+use crate::world::{MemoryStats, Previous, PreviousView, Schedule, Strategy, Switch, World};
 use emitter::EmitterState;
 use glam::Vec2;
 use rand::SeedableRng;
@@ -96,6 +98,10 @@ pub struct ParticleState {
     motion: Motion,
     budget: u32,
     ids: CounterIds,
+    /// Positions at the start of the step, followed through the step's row moves.
+    previous: Previous<Particle, Vec2>,
+    /// Whether `stash` captures them (only renderers need them).
+    keep_previous: bool,
 }
 
 #[derive(Clone, Copy)]
@@ -170,6 +176,8 @@ impl ParticleSim {
             motion,
             budget: scene.world.particles,
             ids,
+            previous: Previous::new(particle::FIELDS.position),
+            keep_previous: false,
             scene,
         };
         let budget = state.budget as usize;
@@ -287,6 +295,23 @@ impl ParticleSim {
         self.world.rows()
     }
 
+    /// Whether each step keeps the positions it starts from (system `stash`), for
+    /// [`ParticleSim::previous_positions`]. Off by default: it costs a copy of the position
+    /// column per step (about 0.7 ms at 1M particles in SoA on 2 cores, 2.6 ms in AoS,
+    /// which gathers 8 bytes out of every 40-byte row), and only renderers need it.
+    pub fn keep_previous_positions(&mut self, keep: bool) {
+        self.state.keep_previous = keep;
+    }
+
+    /// Every particle's position at the start of the last step, matched to the rows now
+    /// (row `i` is the particle of row `i` of [`ParticleSim::rows`]; `None` for a particle
+    /// spawned in that step). With the rows' positions, the two states a renderer
+    /// interpolates between. `None` before the first step, and unless
+    /// [`ParticleSim::keep_previous_positions`] is on.
+    pub fn previous_positions(&self) -> Option<PreviousView<'_, Vec2>> {
+        self.state.previous.view(&self.world)
+    }
+
     /// Live particles.
     pub fn len(&self) -> usize {
         self.world.len()
@@ -368,12 +393,19 @@ impl ParticleSim {
 fn schedule() -> Schedule<Particle, ParticleState> {
     let mut schedule = Schedule::new();
     schedule
-        .add("forces", forces)
+        .add("stash", stash)
+        .and_then(|s| s.add("forces", forces))
         .and_then(|s| s.add("integrate", integrate))
         .and_then(|s| s.add("age", age))
         .and_then(|s| s.add("emit", emit))
         .expect("the preset's system names are distinct");
     schedule
+}
+
+fn stash(world: &mut World<Particle>, state: &mut ParticleState) {
+    if state.keep_previous {
+        state.previous.capture(world);
+    }
 }
 
 fn forces(world: &mut World<Particle>, state: &mut ParticleState) {

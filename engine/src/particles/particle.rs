@@ -3,7 +3,7 @@
 use glam::Vec2;
 
 // So users write `particles::particle::Mut` rather than `particles::particle::particle::Mut`.
-pub use self::particle::{Columns, ColumnsMut, ColumnsRef, FIELDS, Fields, Mut, Ref};
+pub use self::particle::{Columns, ColumnsMut, ColumnsRef, FIELDS, Fields, LAYOUT, Mut, Ref};
 
 crate::bundle! {
     /// One particle: 32 bytes of fields; 40 with its entity as an AoS row, seven columns

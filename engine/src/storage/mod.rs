@@ -24,11 +24,14 @@
 //!   and every handle stays valid. `permute` checks its order before moving anything.
 
 mod aos;
+pub mod layout;
+mod origins;
 mod soa;
 
 pub use aos::{AosMut, AosRef, AosRow};
+pub use origins::NEW_ROW;
 
-use crate::arena::Arena;
+use crate::arena::{Arena, FrameArenas, FrameSlice};
 use crate::entity::{Entity, EntityAllocator};
 use std::fmt;
 
@@ -205,6 +208,8 @@ pub trait Bundle: Copy + Send + Sync + 'static {
     type Mut<'a>;
     /// The SoA container: one `Vec` per field.
     type Columns: DenseRows<Self>;
+    /// Where the fields and the AoS row sit in memory ([`layout`]).
+    const LAYOUT: layout::BundleLayout;
     /// `row`'s fields as a shared row view of `entity`.
     fn view<'a>(entity: &'a Entity, row: &'a Self) -> Self::Ref<'a>;
     /// `row`'s fields as a mutable row view of `entity`.
@@ -290,6 +295,10 @@ pub struct Storage<B: Bundle> {
     spare: Dense<B>,
     /// Scratch bits for checking a permutation, kept for the same reason.
     seen: Vec<u64>,
+    /// Where each row was at the last `mark_origins`; `None` until the first.
+    origins: Option<origins::Origins>,
+    /// Marks made so far: names the current one.
+    marks: u64,
 }
 
 impl<B: Bundle> Storage<B> {
@@ -301,6 +310,8 @@ impl<B: Bundle> Storage<B> {
             dense: Dense::empty(layout),
             spare: Dense::empty(layout),
             seen: Vec::new(),
+            origins: None,
+            marks: 0,
         }
     }
 
@@ -343,6 +354,9 @@ impl<B: Bundle> Storage<B> {
             .filter(|s| *s != NO_SLOT)
             .expect("more than u32::MAX - 1 rows");
         on_dense!(&mut self.dense, |d| d.push_row(entity, bundle));
+        if let Some(origins) = &mut self.origins {
+            origins.push();
+        }
         entity
     }
 
@@ -351,6 +365,9 @@ impl<B: Bundle> Storage<B> {
     pub fn despawn(&mut self, entity: Entity) -> Option<B> {
         let slot = self.slot_of(entity)?;
         let row = on_dense!(&mut self.dense, |d| d.swap_remove_row(slot));
+        if let Some(origins) = &mut self.origins {
+            origins.swap_remove(slot);
+        }
         self.slots[entity.index() as usize] = NO_SLOT;
         if slot < self.len() {
             let moved = on_dense!(&self.dense, |d| d.entity(slot));
@@ -380,11 +397,61 @@ impl<B: Bundle> Storage<B> {
         on_dense!(&self.dense, |d| d.heap_bytes())
             + on_dense!(&self.spare, |d| d.heap_bytes())
             + self.slots.capacity() * size_of::<u32>()
+            + self.origins.as_ref().map_or(0, |o| o.heap_bytes())
     }
 
     /// Makes room for `additional` more rows.
     pub fn reserve(&mut self, additional: usize) {
-        on_dense!(&mut self.dense, |d| d.reserve(additional))
+        on_dense!(&mut self.dense, |d| d.reserve(additional));
+        if let Some(origins) = &mut self.origins {
+            origins.reserve(additional);
+        }
+    }
+
+    /// From now on, follows where each row came from: [`Storage::origins_since`] gives, for
+    /// every row, the row it held at this call (or [`NEW_ROW`] if it was spawned since),
+    /// through despawns, spawns and permutations. Returns the mark's number; a later mark
+    /// starts over from the rows then (and the older number stops resolving). Costs one
+    /// `u32` write per row here, and one per moved row later.
+    ///
+    /// ```
+    /// use engine::prelude::*;
+    /// use engine::particles::Particle;
+    /// use engine::storage::NEW_ROW;
+    /// let mut storage = Storage::new(Layout::Soa);
+    /// let a = storage.spawn(Particle::at(Vec2::ZERO, Vec2::ZERO));
+    /// storage.spawn(Particle::at(Vec2::ONE, Vec2::ZERO));
+    /// let mark = storage.mark_origins();
+    /// storage.despawn(a); // row 1 moves into row 0
+    /// storage.spawn(Particle::at(Vec2::X, Vec2::ZERO));
+    /// assert_eq!(storage.origins_since(mark), Some(&[1, NEW_ROW][..]));
+    /// storage.mark_origins();
+    /// assert_eq!(storage.origins_since(mark), None, "a newer mark replaced it");
+    /// ```
+    pub fn mark_origins(&mut self) -> u64 {
+        let len = self.len();
+        self.origins.get_or_insert_with(Default::default).mark(len);
+        self.marks += 1;
+        self.marks
+    }
+
+    /// For each row, the row it held at mark `mark` of [`Storage::mark_origins`], or
+    /// [`NEW_ROW`] for rows spawned since; `None` unless `mark` is the latest mark.
+    pub fn origins_since(&self, mark: u64) -> Option<&[u32]> {
+        let origins = self.origins.as_ref().filter(|_| mark == self.marks)?;
+        Some(origins.as_slice())
+    }
+
+    /// Copies `field` of every row into the current frame of `frames`, in row order, as a
+    /// handle that stays readable through the next [`FrameArenas::swap`] (and no longer).
+    /// In SoA it copies the column; in AoS it gathers the field out of the rows.
+    pub fn stash_of<T: Copy>(&self, field: Field<B, T>, frames: &FrameArenas) -> FrameSlice<T> {
+        match &self.dense {
+            Dense::Soa(columns) => frames.stash((field.column)(columns)),
+            Dense::Aos(rows) => {
+                frames.stash_fill_with(rows.len(), |i| *(field.in_row)(&rows[i].bundle))
+            }
+        }
     }
 
     /// The entity allocator: which handles are alive, in slot order.
@@ -508,6 +575,9 @@ impl<B: Bundle> Storage<B> {
             _ => unreachable!("spare rows have the other layout"),
         }
         std::mem::swap(&mut self.dense, &mut self.spare);
+        if let Some(origins) = &mut self.origins {
+            origins.permute(order);
+        }
         for k in 0..n {
             let e = on_dense!(&self.dense, |d| d.entity(k));
             self.slots[e.index() as usize] = k as u32;
@@ -684,6 +754,22 @@ mod tests {
             for (i, e) in entities.iter().enumerate() {
                 assert_eq!(storage.get(*e), Some(particle(i as u32)));
             }
+        }
+    }
+
+    #[test]
+    fn origins_follow_despawns_spawns_and_permutations() {
+        for layout in Layout::ALL {
+            let (entities, mut storage) = filled(layout, 6);
+            let mark = storage.mark_origins();
+            storage.despawn(entities[1]); // row 5 moves into row 1
+            let new = storage.spawn(particle(9));
+            storage.permute(&[5, 4, 3, 2, 1, 0]).unwrap();
+            let origins = storage.origins_since(mark).unwrap().to_vec();
+            assert_eq!(origins, [NEW_ROW, 4, 3, 2, 5, 0], "{layout}");
+            assert_eq!(storage.entity_at(0), Some(new));
+            assert_eq!(storage.entity_at(4), Some(entities[5]), "came from row 5");
+            assert_eq!(storage.origins_since(mark + 1), None, "no such mark");
         }
     }
 

@@ -10,6 +10,8 @@
 ///   `ColumnsMut<'a>`: column slices with public fields, for systems that want raw slices;
 /// - `FIELDS`: one [`Field`](crate::storage::Field) per field, to read a field as one
 ///   contiguous slice in either layout ([`Storage::slice_of`](crate::storage::Storage::slice_of)).
+/// - `LAYOUT`: each field's offset, size and alignment, the padding, and the AoS row
+///   ([`BundleLayout`](crate::storage::layout::BundleLayout), also `<B as Bundle>::LAYOUT`).
 ///
 /// Declare bundles at module level (not inside a function): field types are resolved in
 /// the enclosing module's scope. Generic code over bundles (systems, `Storage<B>`) is
@@ -53,6 +55,20 @@ macro_rules! bundle {
             type Ref<'a> = $module::Ref<'a>;
             type Mut<'a> = $module::Mut<'a>;
             type Columns = $module::Columns;
+            const LAYOUT: $crate::storage::layout::BundleLayout =
+                $crate::storage::layout::BundleLayout {
+                    name: stringify!($name),
+                    size: size_of::<$name>(),
+                    align: align_of::<$name>(),
+                    fields: &[ $( $crate::storage::layout::FieldLayout {
+                        name: stringify!($field),
+                        type_name: stringify!($ty),
+                        offset: ::core::mem::offset_of!($name, $field),
+                        size: size_of::<$ty>(),
+                        align: align_of::<$ty>(),
+                    }, )* ],
+                    row: $crate::storage::layout::RowLayout::of::<$name>(),
+                };
             #[inline]
             fn view<'a>(entity: &'a $crate::entity::Entity, row: &'a Self) -> $module::Ref<'a> {
                 $module::Ref { entity, $( $field: &row.$field, )* }
@@ -115,6 +131,11 @@ macro_rules! bundle {
             pub struct Fields {
                 $( #[allow(missing_docs)] pub $field: Field<super::$name, $ty>, )*
             }
+
+            #[doc = concat!("Where the fields of [`", stringify!($name), "`](super::", stringify!($name), ") and its AoS row sit in memory.")]
+            #[allow(dead_code)]
+            pub const LAYOUT: $crate::storage::layout::BundleLayout =
+                <super::$name as $crate::storage::Bundle>::LAYOUT;
 
             #[doc = concat!("The fields of [`", stringify!($name), "`](super::", stringify!($name), ").")]
             #[allow(dead_code)]

@@ -19,9 +19,10 @@
 //! ([`Commands::allocations`]).
 
 use crate::arena::AllocMode;
+use crate::counters::Padding;
 use crate::entity::Entity;
 use crate::storage::{Bundle, Storage};
-use crate::sync::{EventSink, LockStrategy, SinkWriter};
+use crate::sync::{Contention, EventSink, LockStrategy, SinkWriter};
 use crate::world::StepAllocations;
 use std::cmp::Ordering;
 
@@ -74,9 +75,14 @@ pub struct Applied {
 impl<B: Bundle> Commands<B> {
     /// Empty queues guarded by `lock`, for a pool of `threads` workers.
     pub fn new(lock: LockStrategy, threads: usize) -> Self {
+        Self::with_padding(lock, threads, Padding::Padded)
+    }
+
+    /// Empty queues whose contention counters are laid out with `padding`.
+    pub fn with_padding(lock: LockStrategy, threads: usize, padding: Padding) -> Self {
         Commands {
-            despawns: EventSink::new(lock, threads),
-            spawns: EventSink::new(lock, threads),
+            despawns: EventSink::with_padding(lock, threads, padding),
+            spawns: EventSink::with_padding(lock, threads, padding),
             despawn_buf: Vec::new(),
             spawn_buf: Vec::new(),
             mode: AllocMode::Arena,
@@ -94,9 +100,12 @@ impl<B: Bundle> Commands<B> {
         self.mode = mode;
     }
 
-    /// Zeroes the count of fresh drain buffers (at the start of every step).
+    /// Zeroes the count of fresh drain buffers and the contention counts (at the start of
+    /// every step).
     pub(crate) fn start_step(&mut self) {
         self.allocations = StepAllocations::default();
+        self.despawns.reset_contention();
+        self.spawns.reset_contention();
     }
 
     /// Fresh drain buffers taken since the step began (always zero in arena mode).
@@ -109,11 +118,16 @@ impl<B: Bundle> Commands<B> {
         self.despawns.strategy()
     }
 
-    /// Rebuilds the queues for another lock strategy or thread count (between steps, when
-    /// they are empty), keeping the drain buffers.
-    pub(crate) fn rebuild(&mut self, lock: LockStrategy, threads: usize) {
-        self.despawns = EventSink::new(lock, threads);
-        self.spawns = EventSink::new(lock, threads);
+    /// Rebuilds the queues for another lock strategy, thread count or counter padding
+    /// (between steps, when they are empty), keeping the drain buffers.
+    pub(crate) fn rebuild(&mut self, lock: LockStrategy, threads: usize, padding: Padding) {
+        self.despawns = EventSink::with_padding(lock, threads, padding);
+        self.spawns = EventSink::with_padding(lock, threads, padding);
+    }
+
+    /// What sharing the two queues cost since the step began (see [`Contention`]).
+    pub fn contention(&self) -> Contention {
+        self.despawns.contention().plus(self.spawns.contention())
     }
 
     /// Makes room for `despawns` and `spawns` commands in the coming system, so queueing

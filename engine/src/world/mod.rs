@@ -61,9 +61,11 @@
 //!   ([`World::desired`]) and the one in effect ([`World::strategy`]).
 
 pub mod commands;
+pub mod previous;
 mod schedule;
 
 pub use commands::{Applied, CommandWriter, Commands};
+pub use previous::{Previous, PreviousView};
 pub use schedule::{APPLY, Schedule, SystemFn};
 
 use crate::arena::{AllocMode, Arena, ArenaStats, FrameArenas};
@@ -72,7 +74,7 @@ use crate::entity::Entity;
 use crate::error::ParamError;
 use crate::parallel::PARALLEL_MIN_ROWS;
 use crate::storage::{Bundle, Layout, RowsRef, Storage};
-use crate::sync::LockStrategy;
+use crate::sync::{Contention, LockStrategy};
 use crate::timer::{SystemTimes, Timers};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -223,7 +225,8 @@ impl<B: Bundle> World<B> {
         let strategy = strategy.validate()?;
         let mut frames = FrameArenas::new();
         frames.set_mode(strategy.alloc);
-        let mut commands = Commands::new(strategy.lock, strategy.threads);
+        let mut commands =
+            Commands::with_padding(strategy.lock, strategy.threads, strategy.padding);
         commands.set_mode(strategy.alloc);
         Ok(World {
             storage: Storage::new(strategy.layout),
@@ -397,6 +400,12 @@ impl<B: Bundle> World<B> {
         }
     }
 
+    /// What sharing the command buffer cost in the last step under the active lock
+    /// strategy: locks taken, waits, atomic pushes, spills, merges.
+    pub fn contention(&self) -> Contention {
+        self.commands.contention()
+    }
+
     /// Memory held by arenas and storage.
     pub fn memory(&self) -> MemoryStats {
         MemoryStats {
@@ -424,9 +433,9 @@ impl<B: Bundle> World<B> {
             return;
         }
         self.storage.set_layout(new.layout);
-        if new.lock != old.lock || new.threads != old.threads {
+        if new.lock != old.lock || new.threads != old.threads || new.padding != old.padding {
             // Between steps the queues are empty: nothing is lost by rebuilding them.
-            self.commands.rebuild(new.lock, new.threads);
+            self.commands.rebuild(new.lock, new.threads, new.padding);
         }
         if new.padding != old.padding || new.threads != old.threads {
             self.counters = self.counters.rebuilt(new.padding, new.threads);

@@ -69,7 +69,7 @@ impl Session {
     /// # Errors
     /// If the simulation cannot be built (a scene or strategy value out of range).
     pub fn new(scene: Scene, strategy: Strategy, overrides: Overrides) -> Result<Session, String> {
-        let world = ParticleSim::new(scene, strategy).map_err(|e| e.to_string())?;
+        let world = drawable(scene, strategy)?;
         Ok(Session {
             clock: world.clock(),
             world,
@@ -226,7 +226,7 @@ impl Session {
     /// A fresh world for `scene` with the target strategy; the budget resets to the scene's.
     /// On an error the running world is kept.
     fn rebuild(&mut self, scene: Scene) -> Result<(), String> {
-        self.world = ParticleSim::new(scene, self.target()).map_err(|e| e.to_string())?;
+        self.world = drawable(scene, self.target())?;
         self.clock = self.world.clock();
         self.queued_steps = 0;
         self.alpha = 0.0;
@@ -240,6 +240,14 @@ impl Session {
             self.world.budget()
         )
     }
+}
+
+/// A simulation that keeps each step's starting positions, so frames interpolate between
+/// the two real states of the last step.
+fn drawable(scene: Scene, strategy: Strategy) -> Result<ParticleSim, String> {
+    let mut world = ParticleSim::new(scene, strategy).map_err(|e| e.to_string())?;
+    world.keep_previous_positions(true);
+    Ok(world)
 }
 
 #[cfg(test)]

@@ -1,0 +1,137 @@
+//! One field of every entity as it was at the start of the step, kept in the frame arena
+//! and matched to the rows as they are now: what a renderer interpolates from.
+//!
+//! [`Previous::capture`] copies the field into the current frame arena
+//! ([`Storage::stash_of`]) and marks the storage's row origins
+//! ([`Storage::mark_origins`]). The step then moves rows as it likes (despawns swap-remove,
+//! spawns append, a system may permute); [`Previous::view`] reads the copy through the
+//! origins, so row `i` of the view is the entity of row `i` now. The copy lives in the frame
+//! arena: the next swap keeps it readable, the one after reclaims it, and the view then
+//! resolves to `None`, never to stale data.
+
+use super::World;
+use crate::arena::FrameSlice;
+use crate::storage::{Bundle, Field};
+
+/// Field `T` of every row at the last capture. See [the module](self).
+///
+/// ```
+/// use engine::prelude::*;
+/// use engine::particles::{particle, Particle};
+/// use engine::world::Previous;
+///
+/// let mut world: World<Particle> = World::new(Strategy::default())?;
+/// let a = world.spawn(Particle::at(Vec2::ZERO, Vec2::ZERO));
+/// world.spawn(Particle::at(Vec2::ONE, Vec2::ZERO));
+/// let mut before = Previous::new(particle::FIELDS.position);
+/// before.capture(&mut world);
+/// world.despawn(a); // the last row moves into row 0
+/// let moved = world.storage().entity_at(0).unwrap();
+/// world.get_mut(moved).unwrap().position.x = 5.0;
+/// let view = before.view(&world).unwrap();
+/// assert_eq!(view.get(0), Some(Vec2::ONE)); // row 0's entity, before it moved
+/// # Ok::<(), engine::error::ParamError>(())
+/// ```
+pub struct Previous<B: Bundle, T> {
+    field: Field<B, T>,
+    capture: Option<(FrameSlice<T>, u64)>,
+}
+
+impl<B: Bundle, T: Copy> Previous<B, T> {
+    /// Keeps `field`; nothing is captured yet.
+    pub fn new(field: Field<B, T>) -> Self {
+        Previous {
+            field,
+            capture: None,
+        }
+    }
+
+    /// Copies the field of every row into the current frame arena and starts following row
+    /// moves from here. Call it at the start of a step (a first system), once per step. A
+    /// storage follows one set of origins: capture every `Previous` of a world together.
+    pub fn capture(&mut self, world: &mut World<B>) {
+        let (storage, shared) = world.split();
+        let stash = storage.stash_of(self.field, shared.frames);
+        self.capture = Some((stash, storage.mark_origins()));
+    }
+
+    /// The captured values, matched to the current rows; `None` before the first capture,
+    /// once the capture's frame arena has been reset, or after another mark of the origins.
+    pub fn view<'w>(&self, world: &'w World<B>) -> Option<PreviousView<'w, T>> {
+        let (stash, mark) = self.capture.as_ref()?;
+        Some(PreviousView {
+            values: world.frames().get(stash)?,
+            origins: world.storage().origins_since(*mark)?,
+        })
+    }
+}
+
+/// Captured values read through the rows' origins (see [`Previous::view`]).
+#[derive(Clone, Copy)]
+pub struct PreviousView<'w, T> {
+    values: &'w [T],
+    origins: &'w [u32],
+}
+
+impl<T: Copy> PreviousView<'_, T> {
+    /// Row `row`'s value at the capture; `None` for a row spawned since, or past the end.
+    #[inline]
+    pub fn get(&self, row: usize) -> Option<T> {
+        let origin = *self.origins.get(row)?;
+        self.values.get(origin as usize).copied()
+    }
+
+    /// Rows now.
+    pub fn len(&self) -> usize {
+        self.origins.len()
+    }
+
+    /// Whether there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.origins.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::particles::{Particle, particle};
+    use crate::world::{Schedule, Strategy};
+    use glam::Vec2;
+
+    #[test]
+    fn a_capture_is_readable_for_two_steps_then_never_again() {
+        let mut world: World<Particle> = World::new(Strategy {
+            threads: 1,
+            ..Strategy::default()
+        })
+        .unwrap();
+        world.spawn(Particle::at(Vec2::ONE, Vec2::ZERO));
+        let mut previous = Previous::new(particle::FIELDS.position);
+        assert!(previous.view(&world).is_none(), "nothing captured yet");
+        previous.capture(&mut world);
+        let mut idle: Schedule<Particle, ()> = Schedule::new();
+        idle.step(&mut world, &mut ());
+        assert_eq!(previous.view(&world).unwrap().get(0), Some(Vec2::ONE));
+        idle.step(&mut world, &mut ());
+        assert!(
+            previous.view(&world).is_none(),
+            "its frame arena has been reset: no stale read"
+        );
+    }
+
+    #[test]
+    fn spawned_rows_have_no_previous_value() {
+        let mut world: World<Particle> = World::new(Strategy::default()).unwrap();
+        world.spawn(Particle::at(Vec2::ONE, Vec2::ZERO));
+        let mut previous = Previous::new(particle::FIELDS.position);
+        previous.capture(&mut world);
+        world.spawn(Particle::at(Vec2::X, Vec2::ZERO));
+        let view = previous.view(&world).unwrap();
+        assert_eq!(
+            (view.len(), view.get(0), view.get(1)),
+            (2, Some(Vec2::ONE), None)
+        );
+        assert_eq!(view.get(2), None, "past the end");
+    }
+}
