@@ -19,6 +19,7 @@ use crate::cli::WindowArgs;
 use crate::hud::{self, FrameSample, HudState, Notice};
 use crate::render::{Rasteriser, Viewport};
 use crate::snapshot::write_png;
+use engine::particles::access::Conditions;
 use pacing::{Pacer, PerfLog};
 use pixels::{Pixels, PixelsBuilder, SurfaceTexture, wgpu};
 use scenes::Catalog;
@@ -160,6 +161,13 @@ struct Mouse {
     at: Option<PhysicalPosition<f64>>,
     left: bool,
     right: bool,
+}
+
+impl Mouse {
+    /// Where the cursor is while a button is down: where the attractor is held.
+    fn held(&self) -> Option<PhysicalPosition<f64>> {
+        self.at.filter(|_| self.left || self.right)
+    }
 }
 
 struct App {
@@ -326,6 +334,11 @@ impl App {
         hud.step_allocations = world.world().step_allocations();
         hud.contention = world.world().contention();
         hud.paused = self.session.paused();
+        hud.conditions = Conditions::new(
+            world.scene(),
+            self.mouse.held().is_some(),
+            world.previous_positions().is_some(),
+        );
         hud.counters.clear();
         hud.counters
             .extend(world.counter_totals().map(|(n, t)| (n.to_owned(), t)));
@@ -339,9 +352,7 @@ impl App {
     /// pushes).
     fn update_mouse(&mut self, view: Viewport) {
         let m = &self.mouse;
-        let at =
-            m.at.filter(|_| m.left || m.right)
-                .map(|p| view.to_world(p.x, p.y));
+        let at = m.held().map(|p| view.to_world(p.x, p.y));
         let repel = m.right && !m.left;
         self.session.set_mouse(at, repel);
     }
@@ -392,6 +403,10 @@ impl App {
             Command::Ui(UiAction::ToggleHelp) => {
                 self.hud.help = !self.hud.help;
                 Outcome::ok(format!("help: {}", on_off(self.hud.help)))
+            }
+            Command::Ui(UiAction::ToggleLayout) => {
+                self.hud.layout = !self.hud.layout;
+                Outcome::ok(format!("layout panel: {}", on_off(self.hud.layout)))
             }
             Command::Ui(UiAction::Screenshot) => self.screenshot(),
             Command::Ui(UiAction::Quit) => {

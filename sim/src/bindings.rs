@@ -28,6 +28,8 @@ pub enum UiAction {
     ToggleHud,
     /// H: show or hide the hotkey list.
     ToggleHelp,
+    /// I: show or hide the memory layout panel.
+    ToggleLayout,
     /// F12: save the frame as a PNG.
     Screenshot,
     /// Esc: quit.
@@ -96,7 +98,7 @@ const fn ui(a: UiAction) -> Option<Command> {
 }
 
 /// Every binding, in the order the help lists them.
-pub const BINDINGS: [Binding; 16] = [
+pub const BINDINGS: [Binding; 17] = [
     Binding {
         keys: "L",
         does: "layout SoA <-> AoS",
@@ -180,6 +182,12 @@ pub const BINDINGS: [Binding; 16] = [
         does: "this help",
         trigger: Trigger::Chars("h"),
         command: ui(UiAction::ToggleHelp),
+    },
+    Binding {
+        keys: "I",
+        does: "memory layout panel",
+        trigger: Trigger::Chars("i"),
+        command: ui(UiAction::ToggleLayout),
     },
     Binding {
         keys: "F12",

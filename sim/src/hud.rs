@@ -1,14 +1,17 @@
 //! The overlay drawn over the particles: numbers (frame time, per-system milliseconds, the
 //! active strategies, the counters), a frame-time graph, a help panel listing the hotkeys and
-//! short notices.
+//! what the active strategies do to memory, the memory layout panel (`layout.rs`) and short
+//! notices.
 //!
 //! It needs no window: [`draw`] paints a [`HudState`] onto any RGBA frame, so tests and
 //! screenshots see exactly what the window shows.
 
 mod canvas;
+mod layout;
 
 use crate::bindings::BINDINGS;
 use canvas::{Canvas, GLYPH, Rect, Rgb};
+use engine::particles::access::{self, Conditions};
 use engine::sync::{Contention, LockStrategy};
 use engine::timer::SystemTimes;
 use engine::world::{StepAllocations, Strategy};
@@ -88,6 +91,11 @@ pub struct HudState {
     pub visible: bool,
     /// The hotkey panel is drawn (H).
     pub help: bool,
+    /// The memory layout panel is drawn (I).
+    pub layout: bool,
+    /// Which systems that only sometimes touch the rows do now (the layout panel counts
+    /// their bytes only then).
+    pub conditions: Conditions,
     /// The scene's name.
     pub scene: String,
     /// Live particles.
@@ -129,6 +137,8 @@ impl HudState {
         HudState {
             visible: true,
             help: false,
+            layout: false,
+            conditions: Conditions::default(),
             scene,
             particles: 0,
             budget: 0,
@@ -169,8 +179,16 @@ pub fn draw(frame: &mut [u8], width: u32, height: u32, state: &HudState) {
     if state.visible {
         stats_panel(&mut canvas, scale, state);
     }
+    if state.layout {
+        layout::panel(
+            &mut canvas,
+            scale,
+            &engine::particles::particle::LAYOUT,
+            state,
+        );
+    }
     if state.help {
-        help_panel(&mut canvas, scale);
+        help_panel(&mut canvas, scale, &state.strategy);
     }
     if let Some(notice) = &state.notice {
         notice_box(&mut canvas, scale, notice);
@@ -427,13 +445,31 @@ fn graph_top_ms(history: &VecDeque<FrameSample>, target: f32) -> f32 {
     multiple * target
 }
 
-fn help_panel(canvas: &mut Canvas, scale: u32) {
+/// The widest the help panel gets, in characters.
+const HELP_COLS: usize = 76;
+
+/// The hotkeys, two to a line where they fit, then one sentence per active strategy on
+/// what it does to memory; centred.
+fn help_panel(canvas: &mut Canvas, scale: u32, strategy: &Strategy) {
     let line = 10 * scale;
-    let cols = 44;
     let pad = 6 * scale;
-    let w = cols * GLYPH * scale + 2 * pad;
-    // The bindings, plus a title line, a gap and the footnote.
-    let h = (BINDINGS.len() as u32 + 3) * line + 2 * pad;
+    let glyph = GLYPH * scale;
+    let fit = (canvas.width().saturating_sub(2 * pad + 16) / glyph) as usize;
+    let cols = fit.clamp(24, HELP_COLS);
+    let keys = BINDINGS.iter().map(|b| b.keys.len()).max().unwrap_or(0) + 2;
+    let cell = keys + BINDINGS.iter().map(|b| b.does.len()).max().unwrap_or(0) + 2;
+    let per_line = if cols >= 2 * cell { 2 } else { 1 };
+    // Each sentence wrapped, its continuation lines indented.
+    let mut sentences: Vec<String> = Vec::new();
+    for (_, sentence) in access::teaches(strategy) {
+        for (i, l) in wrap(&sentence, cols - 2, 4).into_iter().enumerate() {
+            sentences.push(if i == 0 { l } else { format!("  {l}") });
+        }
+    }
+    // Title, gap, hotkeys, footnote, gap, heading, sentences.
+    let lines = BINDINGS.len().div_ceil(per_line) + sentences.len() + 5;
+    let w = cols as u32 * glyph + 2 * pad;
+    let h = lines as u32 * line + 2 * pad;
     let x = (canvas.width().saturating_sub(w) / 2) as i32;
     let y = (canvas.height().saturating_sub(h) / 2) as i32;
     canvas.blend(Rect::new(x, y, w, h), PANEL, 240);
@@ -444,13 +480,26 @@ fn help_panel(canvas: &mut Canvas, scale: u32) {
     };
     writer.line(canvas, &[(VALUE, "Hotkeys")]);
     writer.y += line as i32;
-    for b in &BINDINGS {
-        writer.line(
-            canvas,
-            &[(VALUE, &format!("{:<7}", b.keys)), (TEXT, b.does)],
-        );
+    for row in BINDINGS.chunks(per_line) {
+        let cells: Vec<(Rgb, String)> = row
+            .iter()
+            .flat_map(|b| {
+                let does = format!("{:<w$}", b.does, w = cell - keys);
+                [(VALUE, format!("{:<keys$}", b.keys)), (TEXT, does)]
+            })
+            .collect();
+        let pieces: Vec<(Rgb, &str)> = cells.iter().map(|(c, t)| (*c, t.as_str())).collect();
+        writer.line(canvas, &pieces);
     }
     writer.line(canvas, &[(DIM, "(numbers: ms per frame, 0.5 s average)")]);
+    writer.y += line as i32;
+    writer.line(
+        canvas,
+        &[(VALUE, "What the active strategies do to memory")],
+    );
+    for l in &sentences {
+        writer.line(canvas, &[(TEXT, l)]);
+    }
 }
 
 /// The notice, near the bottom, centred, wrapped to the frame (at most four lines).
@@ -647,6 +696,57 @@ pub(crate) mod tests {
         let frame = render(&s);
         let bottom = Rect::new(0, H as i32 - 120, W, 120);
         assert!(count(&frame, bottom, VALUE) > 200, "notice near the bottom");
+    }
+
+    /// Pixels that differ between two frames inside `rect`.
+    fn changed(a: &[u8], b: &[u8], rect: Rect) -> usize {
+        let mut n = 0;
+        for y in rect.y..rect.y + rect.h as i32 {
+            for x in rect.x..rect.x + rect.w as i32 {
+                let i = ((y as u32 * W + x as u32) * 4) as usize;
+                n += usize::from(a[i..i + 4] != b[i..i + 4]);
+            }
+        }
+        n
+    }
+
+    #[test]
+    fn the_layout_panel_draws_rows_and_columns_top_right() {
+        let mut s = state();
+        let before = render(&s);
+        s.layout = true;
+        let after = render(&s);
+        let right = Rect::new(W as i32 - 640, 0, 640, 600);
+        assert!(
+            changed(&before, &after, right) > 20_000,
+            "the panel is drawn"
+        );
+        let left = Rect::new(0, 0, 600, H);
+        assert_eq!(
+            changed(&before, &after, left),
+            0,
+            "the stats panel is left alone"
+        );
+        // The position field's blocks: in 5 AoS lines and its SoA line.
+        let position = layout::column_color(1);
+        assert!(count(&after, right, position) > 2000);
+        assert_eq!(count(&before, right, position), 0);
+        // The live numbers follow the layout.
+        s.strategy.layout = s.strategy.layout.toggled();
+        assert!(changed(&after, &render(&s), right) > 500);
+    }
+
+    #[test]
+    fn the_help_says_what_the_active_strategies_do() {
+        let mut s = state();
+        s.help = true;
+        let before = render(&s);
+        s.strategy.lock = s.strategy.lock.next();
+        let after = render(&s);
+        assert!(
+            changed(&before, &after, Rect::new(0, 0, W, H)) > 500,
+            "another lock, another sentence"
+        );
     }
 
     #[test]

@@ -34,7 +34,7 @@ pub fn run(args: &LayoutArgs) -> Result<(), Failure> {
     .load()
     .map_err(Failure::runtime)?;
     let layout = particle::LAYOUT;
-    crate::out!("{}", bundle_report(&layout));
+    crate::out!("{}\n", bundle_report(&layout));
     // No mouse, and `bench::measure` keeps no positions: no renderer.
     let conditions = Conditions::new(&scene, false, false);
     let warmup = bench::warmup_steps(args.steps);
@@ -57,7 +57,7 @@ pub fn run(args: &LayoutArgs) -> Result<(), Failure> {
     progress.finish_and_clear();
     let [soa, aos] = [&rows[0], &rows[1]];
     let costs = access::particle_costs();
-    crate::out!("{}", traffic_report(&costs, conditions, soa, aos));
+    crate::out!("{}\n", traffic_report(&costs, conditions, soa, aos));
     crate::out!("{}", sentences(&costs));
     if soa.state_hash != aos.state_hash {
         return Err(Failure::runtime(format!(
@@ -251,8 +251,9 @@ fn traffic_report(costs: &[SystemCost], conditions: Conditions, soa: &Row, aos: 
         } else {
             ratio(c.ratio())
         };
+        // An idle system's time is the call alone: its ratio says nothing about memory.
         let measured = match (s, o) {
-            (Some(s), Some(o)) if s > 0.0 => Some(o / s),
+            (Some(s), Some(o)) if s > 0.0 && !idle => Some(o / s),
             _ => None,
         };
         let list = |names: &[&str]| {
@@ -321,7 +322,7 @@ fn traffic_report(costs: &[SystemCost], conditions: Conditions, soa: &Row, aos: 
 
 /// What each system does to memory in each layout, then what each strategy does.
 fn sentences(costs: &[SystemCost]) -> String {
-    let mut out = String::from("What it teaches:\n");
+    let mut out = String::from("What each system does to memory, per layout:\n");
     for c in costs {
         for l in Layout::ALL {
             out += &format!("  {}\n", c.teaches(l));

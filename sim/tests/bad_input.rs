@@ -200,6 +200,12 @@ fn bad_flags() {
         &["--width"],
     );
     expect(&["--fps", "-3"], 2, &["--fps"]);
+    expect(&["layout", "--steps", "0"], 2, &["--steps", "1..=100000"]);
+    expect(
+        &["layout", "--particles", "x"],
+        2,
+        &["--particles", "expected 1 to"],
+    );
     expect(&["fly"], 2, &["unrecognized subcommand"]);
 }
 
