@@ -10,14 +10,15 @@
 
 mod keys;
 mod pacing;
-mod scenes;
-mod session;
+pub mod scenes;
+pub mod session;
 
 use crate::Failure;
 use crate::bindings::{Command, UiAction};
 use crate::cli::WindowArgs;
 use crate::hud::{self, FrameSample, HudState, Notice};
 use crate::render::{Rasteriser, Viewport};
+use crate::replay;
 use crate::snapshot::write_png;
 use engine::particles::access::Conditions;
 use pacing::{Pacer, PerfLog};
@@ -56,9 +57,27 @@ pub fn run(args: &WindowArgs) -> Result<(), Failure> {
         particles: args.scene.particles,
         seed: args.scene.seed,
     };
-    let mut session =
-        Session::new(scene, args.strategy.strategy(), overrides).map_err(Failure::runtime)?;
+    let mut session = match &args.replay {
+        Some(path) => {
+            let recording =
+                replay::file::load(path).map_err(|e| Failure::runtime(e.to_string()))?;
+            crate::out!(
+                "replay: watching {} ({} events, ends at {})",
+                path.display(),
+                recording.events.len(),
+                recording.end.line()
+            );
+            Session::replaying(&recording, None).map_err(Failure::runtime)?
+        }
+        None => {
+            Session::new(scene, args.strategy.strategy(), overrides).map_err(Failure::runtime)?
+        }
+    };
     session.set_paused(args.paused);
+    if let Some(path) = &args.record {
+        let outcome = session.start_recording();
+        crate::out!("{} to {}", outcome.line, path.display());
+    }
     let now = Instant::now();
     let pacer = Pacer::new(args.fps, now);
     let hud = HudState::new(String::new(), session.target(), pacer.period_ms());
@@ -75,10 +94,15 @@ pub fn run(args: &WindowArgs) -> Result<(), Failure> {
         last_frame: None,
         frames: 0,
         error: None,
+        record_to: args.record.clone(),
     };
     let ran = event_loop
         .run_app(&mut app)
         .map_err(|e| Failure::runtime(format!("window event loop failed: {e}")));
+    if app.session.recording() {
+        let saved = app.save_recording();
+        crate::out!("{}", saved.line);
+    }
     // The same last line as `sim run`, so a script can compare the two.
     crate::out!("{}", app.session.world().state_line());
     ran?;
@@ -183,6 +207,8 @@ struct App {
     last_frame: Option<Instant>,
     frames: u64,
     error: Option<Failure>,
+    /// Where a recording goes (`--record`; F5 without it picks a name).
+    record_to: Option<PathBuf>,
 }
 
 impl App {
@@ -303,7 +329,42 @@ impl App {
         })
     }
 
+    /// F5: starts recording, or stops and writes the file.
+    fn toggle_recording(&mut self) -> Outcome {
+        if self.session.recording() {
+            return self.save_recording();
+        }
+        let outcome = self.session.start_recording();
+        if !outcome.error && self.record_to.is_none() {
+            self.record_to = Some(stamped("session.replay"));
+        }
+        outcome
+    }
+
+    /// Stops recording and writes what was recorded.
+    fn save_recording(&mut self) -> Outcome {
+        let Some(recording) = self.session.stop_recording() else {
+            return Outcome::error("record: not recording".into());
+        };
+        let path = self
+            .record_to
+            .clone()
+            .unwrap_or_else(|| stamped("session.replay"));
+        match replay::file::save(&recording, &path) {
+            Ok(()) => Outcome::ok(format!(
+                "record: saved {} ({} events, {})",
+                path.display(),
+                recording.events.len(),
+                recording.end.line()
+            )),
+            Err(e) => Outcome::error(format!("record: {e}")),
+        }
+    }
+
     fn finish_frame(&mut self, sample: FrameSample, now: Instant) {
+        if let Some(done) = self.session.take_replay_done() {
+            self.announce(done);
+        }
         self.hud.push(sample.clone());
         self.frames += 1;
         let world = self.session.world();
@@ -409,6 +470,7 @@ impl App {
                 Outcome::ok(format!("layout panel: {}", on_off(self.hud.layout)))
             }
             Command::Ui(UiAction::Screenshot) => self.screenshot(),
+            Command::Ui(UiAction::Record) => self.toggle_recording(),
             Command::Ui(UiAction::Quit) => {
                 crate::out!("quit (Esc) after {} frames", self.frames);
                 event_loop.exit();
@@ -424,11 +486,7 @@ impl App {
             return Outcome::error("screenshot: no window yet".into());
         };
         let texture = gfx.pixels.texture().size();
-        let stamp = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        let name = format!("sim-{stamp}-{}.png", self.frames);
-        let path = std::env::current_dir().map_or_else(|_| PathBuf::from(&name), |d| d.join(&name));
+        let path = stamped(&format!("{}.png", self.frames));
         match write_png(&path, texture.width, texture.height, gfx.pixels.frame()) {
             Ok(()) => Outcome::ok(format!("screenshot: {}", path.display())),
             Err(e) => Outcome::error(format!("screenshot: {e}")),
@@ -605,6 +663,15 @@ impl ApplicationHandler for App {
             None => ControlFlow::Poll,
         });
     }
+}
+
+/// `sim-<unix seconds>-<suffix>` in the current directory (screenshots, recordings).
+fn stamped(suffix: &str) -> PathBuf {
+    let stamp = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let name = format!("sim-{stamp}-{suffix}");
+    std::env::current_dir().map_or_else(|_| PathBuf::from(&name), |d| d.join(&name))
 }
 
 #[cfg(test)]

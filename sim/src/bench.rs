@@ -9,6 +9,7 @@ mod plot;
 
 use crate::Failure;
 use crate::cli::{BenchArgs, apply_overrides, default_threads, expand};
+use crate::render::{Rasteriser, Viewport};
 use engine::arena::AllocMode;
 use engine::counters::Padding;
 use engine::particles::ParticleSim;
@@ -52,6 +53,8 @@ pub struct Row {
     pub step_ms_p99: f64,
     /// Median step time per live particle.
     pub ns_per_particle_step: f64,
+    /// Median time to draw a step's frame at 1280x720 (`--render`; `null` without).
+    pub render_ms: Option<f64>,
     /// Median time of each system, in run order (a JSON object).
     #[serde(serialize_with = "as_map")]
     pub systems_ms: Vec<(String, f64)>,
@@ -149,7 +152,14 @@ pub fn run(args: &BenchArgs) -> Result<(), Failure> {
             "{n} {} {} {} {}t {}",
             strategy.layout, strategy.lock, strategy.padding, strategy.threads, strategy.alloc
         ));
-        rows.push(measure(scene, strategy, warmup, args.frames, &progress)?);
+        rows.push(measure(
+            scene,
+            strategy,
+            warmup,
+            args.frames,
+            args.render,
+            &progress,
+        )?);
     }
     progress.finish_and_clear();
     set_ratios(&mut rows);
@@ -158,11 +168,7 @@ pub fn run(args: &BenchArgs) -> Result<(), Failure> {
     // rows differ.
     let determinism = check_hashes(&rows);
     if let Some(path) = &args.json {
-        let json =
-            serde_json::to_string_pretty(&rows).map_err(|e| Failure::runtime(e.to_string()))?;
-        std::fs::write(path, json + "\n")
-            .map_err(|e| Failure::runtime(format!("{}: cannot write JSON: {e}", path.display())))?;
-        crate::out!("wrote {}", path.display());
+        write_json(&rows, path)?;
     }
     if let Some(path) = &args.plot {
         let series = plot_series(&rows);
@@ -181,6 +187,15 @@ pub fn run(args: &BenchArgs) -> Result<(), Failure> {
         crate::out!("wrote {}", path.display());
     }
     determinism
+}
+
+/// Writes `rows` as a JSON array to `path`.
+pub(crate) fn write_json(rows: &[Row], path: &std::path::Path) -> Result<(), Failure> {
+    let json = serde_json::to_string_pretty(rows).map_err(|e| Failure::runtime(e.to_string()))?;
+    std::fs::write(path, json + "\n")
+        .map_err(|e| Failure::runtime(format!("{}: cannot write JSON: {e}", path.display())))?;
+    crate::out!("wrote {}", path.display());
+    Ok(())
 }
 
 /// The plot's lines: one per strategy, in the rows' order, through (particle budget, ns per
@@ -219,64 +234,130 @@ pub(crate) fn measure(
     strategy: Strategy,
     warmup: u64,
     frames: u64,
+    render: bool,
     progress: &ProgressBar,
 ) -> Result<Row, Failure> {
     let name = scene.display_name().into_owned();
     let particles = scene.world.particles;
     let mut world =
         ParticleSim::new(scene, strategy).map_err(|e| Failure::runtime(e.to_string()))?;
+    world.keep_previous_positions(render);
+    let mut canvas = render.then(|| Canvas::new(world.bounds()));
     for _ in 0..warmup {
         world.step();
         progress.inc(1);
     }
-    let mut steps = Vec::with_capacity(frames as usize);
-    // Each system's times, keyed by name, in the order the names first appear.
-    let mut systems: Vec<(String, Vec<Duration>)> = Vec::new();
-    let mut live = 0usize;
-    let mut allocs = Vec::with_capacity(frames as usize);
-    let mut contention = Contention::default();
+    let mut samples = Samples::default();
     for _ in 0..frames {
         let start = Instant::now();
         world.step();
-        steps.push(start.elapsed());
-        live += world.len();
-        allocs.push(world.world().step_allocations().count);
-        contention = contention.plus(world.world().contention());
-        for (name, time) in world.times().iter() {
-            match systems.iter_mut().find(|(n, _)| n == name) {
-                Some((_, times)) => times.push(time),
-                None => systems.push((name.to_string(), vec![time])),
-            }
+        samples.record(&world, start.elapsed());
+        if let Some(canvas) = &mut canvas {
+            canvas.draw(&world);
         }
         progress.inc(1);
     }
-    let live = live / frames as usize;
-    let median = percentile(&mut steps, 0.5);
-    Ok(Row {
-        scene: name,
-        particles,
-        live,
-        layout: strategy.layout.to_string(),
-        lock: strategy.lock.to_string(),
-        padding: strategy.padding.to_string(),
-        threads: strategy.threads,
-        alloc: strategy.alloc.to_string(),
-        allocs_per_step: {
-            allocs.sort_unstable();
-            allocs[allocs.len() / 2]
-        },
-        contention_per_step: ContentionRow::mean(contention, frames),
-        steps: frames,
-        step_ms_median: ms(median),
-        step_ms_p99: ms(percentile(&mut steps, 0.99)),
-        ns_per_particle_step: median.as_nanos() as f64 / live.max(1) as f64,
-        systems_ms: systems
-            .into_iter()
-            .map(|(name, mut times)| (name, ms(percentile(&mut times, 0.5))))
-            .collect(),
-        state_hash: format!("{:016x}", world.state_hash()),
-        ratio_to_fastest: 1.0,
-    })
+    let render_ms = canvas.map(|mut c| ms(percentile(&mut c.times, 0.5)));
+    Ok(samples.into_row(name, particles, strategy, &world, render_ms))
+}
+
+/// What each measured step took and did, turned into a [`Row`] at the end.
+#[derive(Default)]
+pub(crate) struct Samples {
+    steps: Vec<Duration>,
+    /// Each system's times, keyed by name, in the order the names first appear.
+    systems: Vec<(String, Vec<Duration>)>,
+    live: usize,
+    allocs: Vec<u64>,
+    contention: Contention,
+}
+
+impl Samples {
+    /// Adds a step that just ran on `world` and took `elapsed`.
+    pub(crate) fn record(&mut self, world: &ParticleSim, elapsed: Duration) {
+        self.steps.push(elapsed);
+        self.live += world.len();
+        self.allocs.push(world.world().step_allocations().count);
+        self.contention = self.contention.plus(world.world().contention());
+        for (name, time) in world.times().iter() {
+            match self.systems.iter_mut().find(|(n, _)| n == name) {
+                Some((_, times)) => times.push(time),
+                None => self.systems.push((name.to_string(), vec![time])),
+            }
+        }
+    }
+
+    /// The row for these steps, which ran with `strategy` and ended in `world`.
+    pub(crate) fn into_row(
+        mut self,
+        scene: String,
+        particles: u32,
+        strategy: Strategy,
+        world: &ParticleSim,
+        render_ms: Option<f64>,
+    ) -> Row {
+        let frames = self.steps.len() as u64;
+        let live = self.live / self.steps.len().max(1);
+        let median = percentile(&mut self.steps, 0.5);
+        self.allocs.sort_unstable();
+        Row {
+            scene,
+            particles,
+            live,
+            layout: strategy.layout.to_string(),
+            lock: strategy.lock.to_string(),
+            padding: strategy.padding.to_string(),
+            threads: strategy.threads,
+            alloc: strategy.alloc.to_string(),
+            allocs_per_step: self.allocs.get(self.allocs.len() / 2).copied().unwrap_or(0),
+            contention_per_step: ContentionRow::mean(self.contention, frames),
+            render_ms,
+            steps: frames,
+            step_ms_median: ms(median),
+            step_ms_p99: ms(percentile(&mut self.steps, 0.99)),
+            ns_per_particle_step: median.as_nanos() as f64 / live.max(1) as f64,
+            systems_ms: self
+                .systems
+                .into_iter()
+                .map(|(name, mut times)| (name, ms(percentile(&mut times, 0.5))))
+                .collect(),
+            state_hash: format!("{:016x}", world.state_hash()),
+            ratio_to_fastest: 1.0,
+        }
+    }
+}
+
+/// A window-sized frame drawn after every measured step, and how long each took.
+struct Canvas {
+    rasteriser: Rasteriser,
+    frame: Vec<u8>,
+    view: Viewport,
+    times: Vec<Duration>,
+}
+
+impl Canvas {
+    const WIDTH: u32 = 1280;
+    const HEIGHT: u32 = 720;
+
+    fn new(world: glam::Vec2) -> Canvas {
+        Canvas {
+            rasteriser: Rasteriser::default(),
+            frame: vec![0; (Self::WIDTH * Self::HEIGHT * 4) as usize],
+            view: Viewport {
+                width: Self::WIDTH,
+                height: Self::HEIGHT,
+                world,
+            },
+            times: Vec::new(),
+        }
+    }
+
+    /// Draws half-way between the step's two states, as a window between steps would.
+    fn draw(&mut self, world: &ParticleSim) {
+        let start = Instant::now();
+        self.rasteriser.draw(&mut self.frame, self.view, world, 0.5);
+        self.times.push(start.elapsed());
+    }
 }
 
 /// The `q` quantile (nearest rank) of `values`; sorts them.
@@ -290,7 +371,7 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
-fn set_ratios(rows: &mut [Row]) {
+pub(crate) fn set_ratios(rows: &mut [Row]) {
     let fastest: BTreeMap<u32, f64> = rows.iter().fold(BTreeMap::new(), |mut m, r| {
         let best = m.entry(r.particles).or_insert(f64::INFINITY);
         *best = best.min(r.step_ms_median);
@@ -301,7 +382,7 @@ fn set_ratios(rows: &mut [Row]) {
     }
 }
 
-fn print_table(rows: &[Row]) {
+pub(crate) fn print_table(rows: &[Row]) {
     // The systems of the first row, in run order (every row runs the same schedule).
     let systems: Vec<&str> = rows.first().map_or(Vec::new(), |r| {
         r.systems_ms.iter().map(|(n, _)| n.as_str()).collect()
@@ -323,6 +404,10 @@ fn print_table(rows: &[Row]) {
     );
     for s in &systems {
         header += &format!(" {s:>9}");
+    }
+    let rendered = rows.iter().any(|r| r.render_ms.is_some());
+    if rendered {
+        header += &format!(" {:>9}", "render_ms");
     }
     crate::out!("{header} {:>6}", "ratio");
     for r in rows {
@@ -349,13 +434,16 @@ fn print_table(rows: &[Row]) {
                 .map_or(0.0, |(_, ms)| *ms);
             line += &format!(" {ms:>9.3}");
         }
+        if rendered {
+            line += &format!(" {:>9.3}", r.render_ms.unwrap_or(f64::NAN));
+        }
         crate::out!("{line} {:>5.2}x", r.ratio_to_fastest);
     }
 }
 
 /// Every row of one particle count ran the same steps from the same seed: their hashes
 /// must agree. Says so, or names the rows that differ and fails (exit code 1).
-fn check_hashes(rows: &[Row]) -> Result<(), Failure> {
+pub(crate) fn check_hashes(rows: &[Row]) -> Result<(), Failure> {
     let mut by_count: BTreeMap<u32, Vec<&Row>> = BTreeMap::new();
     rows.iter()
         .for_each(|r| by_count.entry(r.particles).or_default().push(r));
@@ -409,6 +497,7 @@ mod tests {
             alloc: "arena".into(),
             allocs_per_step: 0,
             contention_per_step: ContentionRow::default(),
+            render_ms: None,
             steps: 10,
             step_ms_median: ns * f64::from(particles) / 1e6,
             step_ms_p99: ns * f64::from(particles) / 1e6,

@@ -32,6 +32,8 @@ pub enum UiAction {
     ToggleLayout,
     /// F12: save the frame as a PNG.
     Screenshot,
+    /// F5: start recording (from a fresh start of the scene), or stop and write the file.
+    Record,
     /// Esc: quit.
     Quit,
 }
@@ -98,7 +100,7 @@ const fn ui(a: UiAction) -> Option<Command> {
 }
 
 /// Every binding, in the order the help lists them.
-pub const BINDINGS: [Binding; 17] = [
+pub const BINDINGS: [Binding; 18] = [
     Binding {
         keys: "L",
         does: "layout SoA <-> AoS",
@@ -188,6 +190,12 @@ pub const BINDINGS: [Binding; 17] = [
         does: "memory layout panel",
         trigger: Trigger::Chars("i"),
         command: ui(UiAction::ToggleLayout),
+    },
+    Binding {
+        keys: "F5",
+        does: "record from a reset / stop and save",
+        trigger: Trigger::Named("F5"),
+        command: ui(UiAction::Record),
     },
     Binding {
         keys: "F12",

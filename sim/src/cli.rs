@@ -39,6 +39,44 @@ pub enum Command {
     /// Show the particle's bytes: fields, padding, the AoS row on cache lines, the SoA
     /// columns, and each system's bytes per particle beside its measured AoS/SoA time.
     Layout(LayoutArgs),
+    /// Replay a recorded session headless and check it ends on the recorded state; with
+    /// strategy flags, hold that strategy instead of the recorded switches; with --bench,
+    /// time the session under every combination of them.
+    Replay(ReplayArgs),
+}
+
+/// `sim replay`.
+#[derive(Args, Debug, Clone)]
+pub struct ReplayArgs {
+    /// The recording (written by `sim --record PATH` or F5 in the window).
+    #[arg(value_name = "PATH")]
+    pub path: PathBuf,
+    /// Hold this layout (with --bench: layouts to compare, comma-separated or `all`).
+    #[arg(long, value_name = "soa|aos|all", value_delimiter = ',')]
+    pub layout: Vec<OneOrAll<Layout>>,
+    /// Hold this lock strategy (with --bench: a list).
+    #[arg(
+        long,
+        value_name = "mutex|rwlock|lockfree|sharded|all",
+        value_delimiter = ','
+    )]
+    pub lock: Vec<OneOrAll<LockStrategy>>,
+    /// Hold this counter padding (with --bench: a list).
+    #[arg(long, value_name = "padded|packed|all", value_delimiter = ',')]
+    pub padding: Vec<OneOrAll<Padding>>,
+    /// Hold this thread count (with --bench: a list).
+    #[arg(long, value_name = "T,...", value_delimiter = ',', value_parser = parse_threads)]
+    pub threads: Vec<usize>,
+    /// Hold this scratch allocation mode (with --bench: a list).
+    #[arg(long, value_name = "arena|heap|all", value_delimiter = ',')]
+    pub alloc: Vec<OneOrAll<AllocMode>>,
+    /// Replay once per combination of the strategy lists and print `sim bench`'s table for
+    /// this exact workload (no list given: the recorded strategy, held).
+    #[arg(long)]
+    pub bench: bool,
+    /// With --bench, also write the rows as JSON here.
+    #[arg(long, value_name = "PATH", requires = "bench")]
+    pub json: Option<PathBuf>,
 }
 
 /// Which scene, how many particles, which seed.
@@ -158,6 +196,10 @@ pub struct BenchArgs {
     /// Thread counts to compare, comma-separated (default: all cores).
     #[arg(long, value_name = "T,...", value_delimiter = ',', value_parser = parse_threads)]
     pub threads: Vec<usize>,
+    /// Also draw every measured step into a 1280x720 frame, as the window does (keeping
+    /// the step's starting positions to interpolate from), and time it: column `render_ms`.
+    #[arg(long)]
+    pub render: bool,
     /// Also write the rows as JSON here.
     #[arg(long, value_name = "PATH")]
     pub json: Option<PathBuf>,
@@ -218,6 +260,13 @@ pub struct WindowArgs {
     /// Start paused (Space resumes, N steps once).
     #[arg(long)]
     pub paused: bool,
+    /// Record the session from its start to this file (written on quit, and on F5).
+    #[arg(long, value_name = "PATH", conflicts_with = "replay")]
+    pub record: Option<PathBuf>,
+    /// Watch a recorded session: its inputs at their steps; yours are off but for Space,
+    /// the HUD keys and Esc.
+    #[arg(long, value_name = "PATH")]
+    pub replay: Option<PathBuf>,
 }
 
 /// The display frame length headless commands advance the clock by.

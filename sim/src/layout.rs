@@ -51,6 +51,7 @@ pub fn run(args: &LayoutArgs) -> Result<(), Failure> {
             strategy,
             warmup,
             args.steps,
+            false,
             &progress,
         )?);
     }

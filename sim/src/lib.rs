@@ -14,6 +14,7 @@ pub mod hud;
 pub mod layout;
 pub mod progress;
 pub mod render;
+pub mod replay;
 pub mod snapshot;
 
 use std::fmt;

@@ -2,7 +2,7 @@
 
 use clap::Parser;
 use sim::cli::{Cli, Command};
-use sim::{Failure, app, bench, headless, layout, snapshot};
+use sim::{Failure, app, bench, headless, layout, replay, snapshot};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -19,6 +19,7 @@ fn main() -> ExitCode {
         Some(Command::Bench(args)) => bench::run(args),
         Some(Command::Snapshot(args)) => snapshot::run(args),
         Some(Command::Layout(args)) => layout::run(args),
+        Some(Command::Replay(args)) => replay::command::run(args),
         None => app::run(&cli.window),
     };
     match result {

@@ -18,7 +18,7 @@
 //! assert!(engine::particles::scene::Scene::parse("bad.toml", "[world]\nwidth = -1").is_err());
 //! ```
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::fmt;
 use std::path::Path;
@@ -31,7 +31,7 @@ pub const MAX_WORLD_SIDE: f32 = 1.0e6;
 pub const MAX_GRID_CELLS: f64 = 16.0e6;
 
 /// A whole scene: world, forces, emitters.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Scene {
     /// Shown in the window title and bench tables.
@@ -54,7 +54,7 @@ pub struct Scene {
 }
 
 /// World size, particle budget and timestep.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct WorldConfig {
     /// Width in world units (the window maps it to its width).
@@ -72,7 +72,7 @@ pub struct WorldConfig {
 }
 
 /// Forces applied to every particle.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Forces {
     /// Acceleration, world units/s² (y points up).
@@ -100,7 +100,7 @@ impl Default for Forces {
 }
 
 /// Neighbour repulsion: particles closer than `radius` push apart.
-#[derive(Clone, Copy, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Repulsion {
     /// Interaction radius, also the grid cell size.
@@ -112,7 +112,7 @@ pub struct Repulsion {
 }
 
 /// A point that pulls (or, with negative strength, pushes) particles.
-#[derive(Clone, Copy, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Attractor {
     /// Where it is.
@@ -126,7 +126,7 @@ pub struct Attractor {
 }
 
 /// The shape particles are spawned in, around the emitter's position.
-#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Default)]
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Default)]
 #[serde(deny_unknown_fields, tag = "kind", rename_all = "lowercase")]
 pub enum Shape {
     /// All at the emitter's position.
@@ -147,7 +147,7 @@ pub enum Shape {
 }
 
 /// A source of particles.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Emitter {
     /// Centre of the spawn shape.
@@ -320,6 +320,12 @@ impl Scene {
             reason: format!("cannot read: {e}"),
         })?;
         Scene::parse(&file, &text)
+    }
+
+    /// The scene as TOML that [`Scene::parse`] reads back to an equal scene (floats
+    /// written as the shortest decimal that round-trips), e.g. to embed it in a recording.
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).expect("a scene has only TOML-representable values")
     }
 
     /// The embedded default scene.
@@ -593,6 +599,20 @@ mod tests {
             }
         }
         assert_eq!(Scene::default_scene().name, "default");
+    }
+
+    #[test]
+    fn scenes_round_trip_through_toml() {
+        for entry in
+            std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/scenes")).unwrap()
+        {
+            let scene = Scene::load(&entry.unwrap().path()).unwrap();
+            let scaled = scene.clone().with_particles(123_457).unwrap();
+            for s in [scene, scaled] {
+                let text = s.to_toml();
+                assert_eq!(Scene::parse("again.toml", &text).unwrap(), s, "{text}");
+            }
+        }
     }
 
     #[test]

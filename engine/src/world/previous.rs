@@ -11,6 +11,8 @@
 
 use super::World;
 use crate::arena::FrameSlice;
+#[cfg(doc)]
+use crate::storage::Storage;
 use crate::storage::{Bundle, Field};
 
 /// Field `T` of every row at the last capture. See [the module](self).

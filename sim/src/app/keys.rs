@@ -12,6 +12,7 @@ pub fn command_for(key: &Key, repeat: bool) -> Option<Command> {
 fn pressed(key: &Key) -> Option<Pressed> {
     match key {
         Key::Named(NamedKey::F1) => Some(Pressed::Named("F1")),
+        Key::Named(NamedKey::F5) => Some(Pressed::Named("F5")),
         Key::Named(NamedKey::F12) => Some(Pressed::Named("F12")),
         Key::Named(NamedKey::Escape) => Some(Pressed::Named("Esc")),
         Key::Named(NamedKey::Space) => Some(Pressed::Named("Space")),

@@ -8,11 +8,13 @@
 use super::scenes::Catalog;
 use crate::bindings::SimAction;
 use crate::cli::{apply_overrides, default_threads};
+use crate::replay::{Divergence, EventKind, Player, Recorder, Recording};
 use engine::particles::ParticleSim;
 use engine::particles::scene::{MAX_PARTICLES, Scene};
 use engine::timer::SystemTimes;
 use engine::timestep::FixedTimestep;
 use engine::world::{Strategy, Switch};
+use std::time::{Duration, Instant};
 
 /// What an action did, as one log line (also shown as the on-screen notice).
 #[derive(Clone, Debug, PartialEq)]
@@ -61,6 +63,12 @@ pub struct Session {
     queued_steps: u32,
     alpha: f32,
     overrides: Overrides,
+    /// Notes every input while recording.
+    recorder: Option<Recorder>,
+    /// Feeds a recording's inputs back at their steps while replaying.
+    player: Option<Player>,
+    /// Set once when a replay reaches its end: the line saying whether it matched.
+    replay_done: Option<Outcome>,
 }
 
 impl Session {
@@ -77,7 +85,30 @@ impl Session {
             queued_steps: 0,
             alpha: 0.0,
             overrides,
+            recorder: None,
+            player: None,
+            replay_done: None,
         })
+    }
+
+    /// A session that replays `recording`: its scene and budget, and its inputs at their
+    /// steps. With `hold`, it runs on `hold` throughout and ignores the recorded switches;
+    /// otherwise it starts on the recorded strategy.
+    ///
+    /// # Errors
+    /// If the simulation cannot be built.
+    pub fn replaying(recording: &Recording, hold: Option<Strategy>) -> Result<Session, String> {
+        let mut session = Session::new(
+            recording.scene.clone(),
+            hold.unwrap_or(recording.strategy),
+            Overrides::default(),
+        )?;
+        session
+            .world
+            .set_budget(recording.budget)
+            .map_err(|e| format!("start.{e}"))?;
+        session.player = Some(Player::new(recording, hold.is_some()));
+        Ok(session)
     }
 
     /// The simulation, for rendering and the HUD.
@@ -112,31 +143,150 @@ impl Session {
     }
 
     /// Holds the mouse attractor at `at` (world units), repelling if `repel`; `None` lets go.
+    /// Ignored while replaying: the recording's mouse is used.
     pub fn set_mouse(&mut self, at: Option<glam::Vec2>, repel: bool) {
-        self.world.set_mouse(at, repel);
+        if self.player.is_none() {
+            // Holding the mouse cannot fail.
+            let _ = self.perform(EventKind::Mouse { at, repel });
+        }
+    }
+
+    /// Whether a recording is being made.
+    pub fn recording(&self) -> bool {
+        self.recorder.is_some()
+    }
+
+    /// Whether a recording is being replayed.
+    pub fn replaying_now(&self) -> bool {
+        self.player.is_some()
+    }
+
+    /// Starts recording from a fresh start of the current scene (a recording replays from
+    /// its scene, so it must begin at step 0).
+    pub fn start_recording(&mut self) -> Outcome {
+        if self.player.is_some() {
+            return Outcome::error("record: not while replaying".into());
+        }
+        if self.world.steps() > 0
+            && let Err(e) = self.rebuild(self.world.scene().clone())
+        {
+            return Outcome::error(format!("record: {e}"));
+        }
+        self.recorder = Some(Recorder::start(&self.world, self.target()));
+        Outcome::ok(format!(
+            "record: started on scene {} (reset to step 0)",
+            self.describe_scene()
+        ))
+    }
+
+    /// The recording so far, ending now; `None` if not recording.
+    pub fn recording_so_far(&self) -> Option<Recording> {
+        self.recorder.as_ref().map(|r| r.snapshot(&self.world))
+    }
+
+    /// Stops recording and returns what was recorded.
+    pub fn stop_recording(&mut self) -> Option<Recording> {
+        let recording = self.recording_so_far();
+        self.recorder = None;
+        recording
+    }
+
+    /// The replay's verdict, once, when it has reached its recorded end.
+    pub fn take_replay_done(&mut self) -> Option<Outcome> {
+        self.replay_done.take()
     }
 
     /// Advances the clock by `elapsed` seconds of wall time (unless paused) and runs the
-    /// steps due, plus any single steps queued while paused.
+    /// steps due, plus any single steps queued while paused. A replay stops at its end.
     pub fn tick(&mut self, elapsed: f64) -> Tick {
-        let mut steps = std::mem::take(&mut self.queued_steps);
+        let mut due = std::mem::take(&mut self.queued_steps);
         if !self.paused {
             let frame = self.clock.advance(elapsed);
             self.alpha = frame.alpha;
-            steps += frame.steps;
+            due += frame.steps;
         }
-        let mut systems = SystemTimes::default();
-        for _ in 0..steps {
-            self.world.step();
+        let mut tick = Tick::default();
+        for _ in 0..due {
+            if !self.step_once() {
+                break;
+            }
+            tick.steps += 1;
             for (name, time) in self.world.times().iter() {
-                systems.add(name, time);
+                tick.systems.add(name, time);
             }
         }
-        Tick { steps, systems }
+        tick
     }
 
-    /// Does what a hotkey asks; the outcome is the line to log and show.
+    /// Runs a replay to its recorded end as fast as it goes, calling `on_step` after each
+    /// step with the time the step took.
+    ///
+    /// # Errors
+    /// The first place the replay left the recorded states.
+    pub fn play_to_end(
+        &mut self,
+        mut on_step: impl FnMut(&ParticleSim, Duration),
+    ) -> Result<(), Divergence> {
+        loop {
+            let start = Instant::now();
+            if !self.step_once() {
+                break;
+            }
+            on_step(&self.world, start.elapsed());
+        }
+        match &self.player {
+            Some(player) => player.verdict(&self.world),
+            None => Ok(()),
+        }
+    }
+
+    /// Applies the replay's inputs due now, then runs one step, unless the replay is over
+    /// (then it says so once, pauses, and returns false).
+    fn step_once(&mut self) -> bool {
+        if self.player.is_some() {
+            while let Some(kind) = self.player.as_mut().and_then(|p| p.due(&self.world)) {
+                // Pauses and single steps are the recorded person's pacing: the step counts
+                // already say what ran.
+                if !matches!(kind, EventKind::Pause(_) | EventKind::SingleStep) {
+                    let step = self.world.steps();
+                    if let Err(e) = self.apply_event(kind) {
+                        self.replay_done = Some(Outcome::error(format!(
+                            "replay: an input at step {step} failed: {e}"
+                        )));
+                    }
+                }
+            }
+            let player = self.player.as_ref().expect("still replaying");
+            if player.finished(&self.world) || self.world.steps() >= player.target() {
+                if self.replay_done.is_none() && !self.paused {
+                    self.replay_done = Some(match player.verdict(&self.world) {
+                        Ok(()) => Outcome::ok(format!(
+                            "replay: finished, matches the recording: {}",
+                            self.world.state_line()
+                        )),
+                        Err(d) => Outcome::error(format!("replay: MISMATCH, {d}")),
+                    });
+                }
+                self.paused = true;
+                return false;
+            }
+        }
+        self.world.step();
+        if let Some(recorder) = &mut self.recorder {
+            recorder.after_step(&self.world);
+        }
+        true
+    }
+
+    /// Does what a hotkey asks; the outcome is the line to log and show. While replaying,
+    /// only pausing is the person's own.
     pub fn apply(&mut self, action: SimAction, catalog: &Catalog) -> Outcome {
+        if self.player.is_some() && action != SimAction::Pause {
+            return Outcome::error(
+                "replay: your input is off while watching a replay (Space pauses, Esc quits)"
+                    .into(),
+            );
+        }
         let target = self.target();
         match action {
             SimAction::Layout => {
@@ -166,12 +316,16 @@ impl Session {
             SimAction::BudgetUp => self.set_budget(self.world.budget().saturating_mul(2)),
             SimAction::BudgetDown => self.set_budget(self.world.budget() / 2),
             SimAction::Pause => {
-                self.paused = !self.paused;
-                let state = if self.paused { "on" } else { "off" };
-                Outcome::ok(format!("switch: pause -> {state}"))
+                let on = !self.paused;
+                // Pausing cannot fail.
+                let _ = self.perform(EventKind::Pause(on));
+                Outcome::ok(format!(
+                    "switch: pause -> {}",
+                    if on { "on" } else { "off" }
+                ))
             }
             SimAction::Step => self.queue_step(),
-            SimAction::Reset => match self.rebuild(self.world.scene().clone()) {
+            SimAction::Reset => match self.perform(EventKind::Reset) {
                 Ok(()) => Outcome::ok(format!("reset: scene {}", self.describe_scene())),
                 Err(e) => Outcome::error(format!("reset: {e}")),
             },
@@ -179,8 +333,42 @@ impl Session {
         }
     }
 
+    /// Applies `kind` and, if it took and a recording is being made, notes it at the step
+    /// it took effect.
+    fn perform(&mut self, kind: EventKind) -> Result<(), String> {
+        let step = self.world.steps();
+        self.apply_event(kind.clone())?;
+        if let Some(recorder) = &mut self.recorder {
+            recorder.note(step, kind);
+        }
+        Ok(())
+    }
+
+    /// The one place an input changes the simulation, live or replayed.
+    fn apply_event(&mut self, kind: EventKind) -> Result<(), String> {
+        match kind {
+            EventKind::Switch(switch) => self.world.request(switch).map_err(|e| e.to_string()),
+            EventKind::Budget(budget) => self.world.set_budget(budget).map_err(|e| e.to_string()),
+            EventKind::Mouse { at, repel } => {
+                self.world.set_mouse(at, repel);
+                Ok(())
+            }
+            EventKind::Reset => self.rebuild(self.world.scene().clone()),
+            EventKind::Scene(scene) => self.rebuild(*scene),
+            EventKind::Pause(on) => {
+                self.paused = on;
+                Ok(())
+            }
+            EventKind::SingleStep => {
+                self.queued_steps += 1;
+                Ok(())
+            }
+            EventKind::Checkpoint { .. } => Ok(()),
+        }
+    }
+
     fn switch(&mut self, switch: Switch, what: &str, value: &str) -> Outcome {
-        match self.world.request(switch) {
+        match self.perform(EventKind::Switch(switch)) {
             Ok(()) => Outcome::ok(format!("switch: {what} -> {value}")),
             Err(e) => Outcome::error(format!("switch: {what}: {e}")),
         }
@@ -189,7 +377,7 @@ impl Session {
     /// The budget keys stop at the ends of the range (the notice says where it is).
     fn set_budget(&mut self, budget: u32) -> Outcome {
         let budget = budget.clamp(1, MAX_PARTICLES);
-        match self.world.set_budget(budget) {
+        match self.perform(EventKind::Budget(budget)) {
             Ok(()) => Outcome::ok(format!("switch: budget -> {budget}")),
             Err(e) => Outcome::error(format!("budget: {e}")),
         }
@@ -199,7 +387,8 @@ impl Session {
         if !self.paused {
             return Outcome::error("step: only while paused (Space pauses)".into());
         }
-        self.queued_steps += 1;
+        // Queueing a step cannot fail.
+        let _ = self.perform(EventKind::SingleStep);
         Outcome::ok(format!(
             "step: {}",
             self.world.steps() + u64::from(self.queued_steps)
@@ -213,7 +402,10 @@ impl Session {
                 Err(e) => Err(format!("{}: {e}", path.display())),
             }
         });
-        match loaded.and_then(|(path, scene)| self.rebuild(scene).map(|()| path)) {
+        match loaded.and_then(|(path, scene)| {
+            self.perform(EventKind::Scene(Box::new(scene)))
+                .map(|()| path)
+        }) {
             Ok(path) => Outcome::ok(format!(
                 "scene: {number} -> {} from {}",
                 self.describe_scene(),

@@ -1,0 +1,213 @@
+//! `sim replay PATH`: the recorded session, headless, under the recorded strategy or one
+//! held throughout, or (`--bench`) under a strategy matrix with `sim bench`'s table.
+
+use super::file;
+use super::{Recording, program};
+use crate::Failure;
+use crate::app::session::Session;
+use crate::bench::{self, Samples};
+use crate::cli::{OneOrAll, ReplayArgs, expand};
+use engine::arena::AllocMode;
+use engine::counters::Padding;
+use engine::storage::Layout;
+use engine::sync::LockStrategy;
+use engine::world::Strategy;
+
+/// Runs `sim replay`.
+pub fn run(args: &ReplayArgs) -> Result<(), Failure> {
+    let recording = file::load(&args.path).map_err(|e| Failure::runtime(e.to_string()))?;
+    if recording.program != program() {
+        eprintln!(
+            "note: recorded by {}, replayed by {}",
+            recording.program,
+            program()
+        );
+    }
+    if args.bench {
+        return bench_matrix(args, &recording);
+    }
+    let hold = held(args, recording.strategy)?;
+    let mut session = Session::replaying(&recording, hold).map_err(Failure::runtime)?;
+    let progress = crate::progress::bar(total_steps(&recording), "steps");
+    let verdict = session.play_to_end(|_, _| progress.inc(1));
+    progress.finish_and_clear();
+    let how = hold.map_or("the recorded strategy and switches".into(), |s| {
+        format!("{} held", describe(s))
+    });
+    match verdict {
+        Ok(()) => {
+            crate::out!("replay: matches the recording ({how})");
+            crate::out!("{}", session.world().state_line());
+            Ok(())
+        }
+        Err(d) => {
+            crate::out!("replay: MISMATCH ({how}): {d}");
+            crate::out!("{}", session.world().state_line());
+            Err(Failure::runtime(format!(
+                "{}: the replay did not reach the recorded state ({d})",
+                args.path.display()
+            )))
+        }
+    }
+}
+
+/// The strategy to hold: `None` if no strategy flag was given. One value per flag.
+fn held(args: &ReplayArgs, recorded: Strategy) -> Result<Option<Strategy>, Failure> {
+    let one = |flag: &str, n: usize| {
+        if n > 1 {
+            Err(Failure::usage(format!(
+                "--{flag}: one value without --bench (a list compares strategies with --bench)"
+            )))
+        } else {
+            Ok(())
+        }
+    };
+    let [layouts, locks, paddings, threads, allocs] = lists(args, recorded);
+    one("layout", layouts.len())?;
+    one("lock", locks.len())?;
+    one("padding", paddings.len())?;
+    one("threads", threads.len())?;
+    one("alloc", allocs.len())?;
+    let any = !(args.layout.is_empty()
+        && args.lock.is_empty()
+        && args.padding.is_empty()
+        && args.threads.is_empty()
+        && args.alloc.is_empty());
+    Ok(any.then(|| Strategy {
+        layout: layouts[0].layout,
+        lock: locks[0].lock,
+        padding: paddings[0].padding,
+        threads: threads[0].threads,
+        alloc: allocs[0].alloc,
+    }))
+}
+
+/// Each flag's values as strategies differing from `recorded` in that field only (the
+/// recorded value where the flag is absent).
+fn lists(args: &ReplayArgs, recorded: Strategy) -> [Vec<Strategy>; 5] {
+    fn each<T: Copy + PartialEq>(
+        given: &[OneOrAll<T>],
+        all: &[T],
+        recorded: Strategy,
+        set: impl Fn(T) -> Strategy,
+    ) -> Vec<Strategy> {
+        if given.is_empty() {
+            vec![recorded]
+        } else {
+            expand(given, all).into_iter().map(set).collect()
+        }
+    }
+    let threads = if args.threads.is_empty() {
+        vec![recorded]
+    } else {
+        let mut seen = args.threads.clone();
+        seen.dedup();
+        seen.into_iter()
+            .map(|threads| Strategy {
+                threads,
+                ..recorded
+            })
+            .collect()
+    };
+    [
+        each(&args.layout, &Layout::ALL, recorded, |layout| Strategy {
+            layout,
+            ..recorded
+        }),
+        each(&args.lock, &LockStrategy::ALL, recorded, |lock| Strategy {
+            lock,
+            ..recorded
+        }),
+        each(&args.padding, &Padding::ALL, recorded, |padding| Strategy {
+            padding,
+            ..recorded
+        }),
+        threads,
+        each(&args.alloc, &AllocMode::ALL, recorded, |alloc| Strategy {
+            alloc,
+            ..recorded
+        }),
+    ]
+}
+
+/// `--bench`: the session replayed once per combination, each held, timed step by step.
+fn bench_matrix(args: &ReplayArgs, recording: &Recording) -> Result<(), Failure> {
+    let [layouts, locks, paddings, threads, allocs] = lists(args, recording.strategy);
+    let mut combos = Vec::new();
+    for l in &layouts {
+        for k in &locks {
+            for p in &paddings {
+                for t in &threads {
+                    for a in &allocs {
+                        combos.push(Strategy {
+                            layout: l.layout,
+                            lock: k.lock,
+                            padding: p.padding,
+                            threads: t.threads,
+                            alloc: a.alloc,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    let progress = crate::progress::bar(combos.len() as u64 * total_steps(recording), "steps");
+    let name = recording.scene.display_name().into_owned();
+    let mut rows = Vec::new();
+    let mut failed = Vec::new();
+    for strategy in combos {
+        progress.set_message(describe(strategy));
+        let mut session =
+            Session::replaying(recording, Some(strategy)).map_err(Failure::runtime)?;
+        let mut samples = Samples::default();
+        let verdict = session.play_to_end(|world, took| {
+            samples.record(world, took);
+            progress.inc(1);
+        });
+        if let Err(d) = verdict {
+            failed.push(format!("{}: {d}", describe(strategy)));
+        }
+        let world = session.world();
+        rows.push(samples.into_row(name.clone(), recording.budget, strategy, world, None));
+    }
+    progress.finish_and_clear();
+    bench::set_ratios(&mut rows);
+    bench::print_table(&rows);
+    let hashes = bench::check_hashes(&rows);
+    if let Some(path) = &args.json {
+        bench::write_json(&rows, path)?;
+    }
+    if !failed.is_empty() {
+        for f in &failed {
+            crate::out!("replay: MISMATCH under {f}");
+        }
+        return Err(Failure::runtime(format!(
+            "{}: {} of {} replays did not reach the recorded state",
+            args.path.display(),
+            failed.len(),
+            rows.len()
+        )));
+    }
+    crate::out!(
+        "replay: all {} replays match the recording: {}",
+        rows.len(),
+        recording.end.line()
+    );
+    hashes
+}
+
+/// Every step the session ran, over all its worlds, for the progress bar.
+fn total_steps(recording: &Recording) -> u64 {
+    let ended_worlds: u64 = (recording.events.iter())
+        .filter(|e| e.kind.starts_a_world())
+        .map(|e| e.step)
+        .sum();
+    ended_worlds + recording.end.steps
+}
+
+fn describe(s: Strategy) -> String {
+    format!(
+        "{} {} {} {}t {}",
+        s.layout, s.lock, s.padding, s.threads, s.alloc
+    )
+}
