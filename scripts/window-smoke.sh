@@ -8,10 +8,13 @@
 #   SMOKE_OUT        where screenshots and the log go (default: target/smoke)
 #   SMOKE_PARTICLES  particle budget for the run (default: 200000, quick on software Vulkan)
 #
-# Steps: install missing runtime packages, build, start Xvfb on a free display, run `sim`,
-# wait for frames, screenshot and count lit pixels (particles) and HUD text pixels, press L,
-# K and P and check that each prints exactly one `switch:` line and that the HUD's strategy
-# lines change, press F12 and check the PNG, press Esc and check exit status 0.
+# Steps: install missing runtime packages, build, start Xvfb on a free display, run `sim
+# --record`, wait for frames, screenshot and count lit pixels (particles) and HUD text
+# pixels, press L, K, P, A and I and check that each prints exactly one line and that the
+# HUD's strategy lines change, press T, +, -, Space, N, drag the mouse (left pulls, right
+# pushes), press F12 and check the PNG, press Esc and check exit status 0; then replay the
+# recording headless (recorded strategy, and held AoS/mutex/1 thread) and check both end on
+# the window's final state line.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -65,6 +68,35 @@ press() {
     say "$key -> $(grep -- "$expect" "$LOG" | tail -n1)"
 }
 
+# Holds mouse button $1 while moving from ($2, $3) to ($4, $5) over about a second.
+drag() {
+    local button=$1 x0=$2 y0=$3 x1=$4 y1=$5
+    xdotool mousemove --window "$WID" "$x0" "$y0"
+    xdotool mousedown "$button"
+    for i in 1 2 3 4 5 6 7 8 9 10; do
+        sleep 0.1
+        xdotool mousemove --window "$WID" $((x0 + (x1 - x0) * i / 10)) $((y0 + (y1 - y0) * i / 10))
+    done
+    xdotool mouseup "$button"
+    say "dragged with button $button from $x0,$y0 to $x1,$y1"
+}
+
+# The recording replays headless to the window's final state, as recorded and held.
+check_replay() {
+    local window_line replayed held
+    window_line=$(grep "^state_hash=" "$LOG" | tail -n1)
+    grep -q "^record: saved $OUT/session.replay" "$LOG" || fail "the recording was not saved"
+    grep -q 'kind = "mouse"' "$OUT/session.replay" || fail "no mouse event was recorded"
+    replayed=$("$BIN" replay "$OUT/session.replay" | tail -n1) || fail "sim replay failed"
+    held=$("$BIN" replay "$OUT/session.replay" --layout aos --lock mutex --threads 1 | tail -n1) \
+        || fail "sim replay with a held strategy failed"
+    say "window:   $window_line"
+    say "replayed: $replayed"
+    say "held:     $held (aos mutex 1 thread)"
+    [[ "$replayed" == "$window_line" ]] || fail "the replay ended at '$replayed', the window at '$window_line'"
+    [[ "$held" == "$window_line" ]] || fail "the held replay ended at '$held'"
+}
+
 main() {
     mkdir -p "$OUT"
     OUT="$(cd "$OUT" && pwd)"
@@ -78,7 +110,8 @@ main() {
     say "running sim with $PARTICLES particles (log: $LOG)"
     # Run from $OUT, so F12 screenshots land there; scenes are found beside the binary.
     : >"$LOG"
-    (cd "$OUT" && exec env WGPU_BACKEND=vulkan "$BIN" --particles "$PARTICLES") \
+    (cd "$OUT" && exec env WGPU_BACKEND=vulkan "$BIN" --particles "$PARTICLES" \
+        --record "$OUT/session.replay") \
         >"$LOG" 2>&1 &
     SIM_PID=$!
     wait_for 60 "the first frame" log_has "^frame 1 drawn"
@@ -93,11 +126,22 @@ main() {
     press k "^switch: lock -> "
     press p "^switch: padding -> "
     press a "^switch: alloc -> heap"
+    press i "^layout panel: on"
     sleep 0.5
     shoot after
     check_frame after "$MIN_LIT" || fail "second screenshot ($OUT/after.png)"
     check_strategy_changed before after || fail "HUD unchanged after L, K, P"
 
+    shoot layout-panel
+    press t "^switch: threads -> "
+    press plus "^switch: budget -> "
+    press minus "^switch: budget -> "
+    press space "^switch: pause -> on"
+    press n "^step: "
+    press n "^step: "
+    press space "^switch: pause -> off"
+    drag 1 400 300 900 500
+    drag 3 800 200 500 600
     press F12 "^screenshot: "
     local png
     png=$(grep "^screenshot: " "$LOG" | tail -n1 | cut -d' ' -f2-)
@@ -107,6 +151,7 @@ main() {
     xdotool key Escape
     wait_sim_exit Esc "$LOG"
     grep "^perf: " "$LOG" | tail -n1
+    check_replay
     say "OK: screenshots $OUT/before.png $OUT/after.png, log $LOG"
 }
 

@@ -188,7 +188,7 @@ pub fn draw(frame: &mut [u8], width: u32, height: u32, state: &HudState) {
         );
     }
     if state.help {
-        help_panel(&mut canvas, scale, &state.strategy);
+        help_panel(&mut canvas, scale, &state.strategy, state.conditions);
     }
     if let Some(notice) = &state.notice {
         notice_box(&mut canvas, scale, notice);
@@ -351,10 +351,10 @@ fn strategy_lines(canvas: &mut Canvas, w: &mut Writer, state: &HudState) {
         &[
             (DIM, "alloc "),
             (VALUE, &format!("{:<5}", s.alloc.name())),
-            (VALUE, &format!(" {:>5}", compact(a.count))),
+            (VALUE, &format!("{:>5}", compact(a.count))),
             (DIM, " allocs "),
             (VALUE, &compact(a.bytes as u64)),
-            (DIM, "B /step"),
+            (DIM, "B/step"),
         ],
     );
 }
@@ -450,7 +450,7 @@ const HELP_COLS: usize = 76;
 
 /// The hotkeys, two to a line where they fit, then one sentence per active strategy on
 /// what it does to memory; centred.
-fn help_panel(canvas: &mut Canvas, scale: u32, strategy: &Strategy) {
+fn help_panel(canvas: &mut Canvas, scale: u32, strategy: &Strategy, conditions: Conditions) {
     let line = 10 * scale;
     let pad = 6 * scale;
     let glyph = GLYPH * scale;
@@ -461,7 +461,7 @@ fn help_panel(canvas: &mut Canvas, scale: u32, strategy: &Strategy) {
     let per_line = if cols >= 2 * cell { 2 } else { 1 };
     // Each sentence wrapped, its continuation lines indented.
     let mut sentences: Vec<String> = Vec::new();
-    for (_, sentence) in access::teaches(strategy) {
+    for (_, sentence) in access::teaches(strategy, conditions) {
         for (i, l) in wrap(&sentence, cols - 2, 4).into_iter().enumerate() {
             sentences.push(if i == 0 { l } else { format!("  {l}") });
         }

@@ -94,6 +94,9 @@ pub struct Conditions {
     pub forces_apply: bool,
     /// Each step's starting positions are kept (the `stash` system has work).
     pub positions_kept: bool,
+    /// Counters are added per particle (the neighbour tallies of repulsion), not once per
+    /// chunk of rows: only then does counter padding change the time.
+    pub per_particle_counts: bool,
 }
 
 impl Conditions {
@@ -101,6 +104,7 @@ impl Conditions {
     pub const ALL: Conditions = Conditions {
         forces_apply: true,
         positions_kept: true,
+        per_particle_counts: true,
     };
 
     /// The conditions of a run of `scene`: a force applies with an attractor, neighbour
@@ -111,6 +115,7 @@ impl Conditions {
                 || !scene.attractors.is_empty()
                 || scene.forces.repulsion.is_some(),
             positions_kept,
+            per_particle_counts: scene.forces.repulsion.is_some(),
         }
     }
 }
@@ -380,13 +385,23 @@ pub fn teaches_threads(threads: usize) -> String {
     }
 }
 
+/// Said after the padding sentence where counters are added once per chunk of rows.
+pub const PADDING_IDLE_HERE: &str = "; here counters are added once per chunk of rows, so \
+     padding changes nothing measurable: load the swarm, whose every particle counts its \
+     neighbours";
+
 /// One sentence per strategy of `strategy` (layout, lock, padding, threads, alloc), each
-/// with the strategy's name.
-pub fn teaches(strategy: &Strategy) -> [(&'static str, String); 5] {
+/// with the strategy's name, and where a strategy cannot matter in this run (`conditions`),
+/// where it does.
+pub fn teaches(strategy: &Strategy, conditions: Conditions) -> [(&'static str, String); 5] {
+    let mut padding = strategy.padding.teaches().to_owned();
+    if !conditions.per_particle_counts {
+        padding += PADDING_IDLE_HERE;
+    }
     [
         ("layout", teaches_layout(strategy.layout)),
         ("lock", strategy.lock.teaches().to_owned()),
-        ("padding", strategy.padding.teaches().to_owned()),
+        ("padding", padding),
         ("threads", teaches_threads(strategy.threads)),
         ("alloc", teaches_alloc(strategy.alloc).to_owned()),
     ]
@@ -444,6 +459,7 @@ mod tests {
             let conditions = Conditions {
                 forces_apply,
                 positions_kept,
+                per_particle_counts: false,
             };
             bytes_per_particle_step(&costs, layout, conditions)
         };
@@ -526,8 +542,27 @@ mod tests {
         }
         assert!(seen.insert(teaches_threads(1)));
         assert!(seen.insert(teaches_threads(2)));
-        let names = teaches(&Strategy::default()).map(|(name, _)| name);
+        let names = teaches(&Strategy::default(), Conditions::ALL).map(|(name, _)| name);
         assert_eq!(names, ["layout", "lock", "padding", "threads", "alloc"]);
+    }
+
+    #[test]
+    fn where_padding_cannot_matter_the_help_says_where_it_does() {
+        let swarm = Scene::load(std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../assets/scenes/swarm.toml"
+        )))
+        .unwrap();
+        for (scene, idle) in [(Scene::default_scene(), true), (swarm, false)] {
+            let conditions = Conditions::new(&scene, false, true);
+            let [_, _, (_, padding), _, _] = teaches(&Strategy::default(), conditions);
+            assert_eq!(
+                padding.ends_with(PADDING_IDLE_HERE),
+                idle,
+                "{}: {padding}",
+                scene.name
+            );
+        }
     }
 
     #[test]
