@@ -18,9 +18,9 @@ use crate::bindings::{Command, UiAction};
 use crate::cli::WindowArgs;
 use crate::hud::{self, FrameSample, HudState, Notice};
 use crate::render::{Rasteriser, Viewport};
-use crate::replay;
 use crate::snapshot::write_png;
 use engine::particles::access::Conditions;
+use engine::particles::replay::file;
 use pacing::{Pacer, PerfLog};
 use pixels::{Pixels, PixelsBuilder, SurfaceTexture, wgpu};
 use scenes::Catalog;
@@ -59,8 +59,7 @@ pub fn run(args: &WindowArgs) -> Result<(), Failure> {
     };
     let mut session = match &args.replay {
         Some(path) => {
-            let recording =
-                replay::file::load(path).map_err(|e| Failure::runtime(e.to_string()))?;
+            let recording = file::load(path).map_err(|e| Failure::runtime(e.to_string()))?;
             crate::out!(
                 "replay: watching {} ({} events, ends at {})",
                 path.display(),
@@ -350,7 +349,7 @@ impl App {
             .record_to
             .clone()
             .unwrap_or_else(|| stamped("session.replay"));
-        match replay::file::save(&recording, &path) {
+        match file::save(&recording, &path) {
             Ok(()) => Outcome::ok(format!(
                 "record: saved {} ({} events, {})",
                 path.display(),

@@ -19,7 +19,7 @@ fn main() -> ExitCode {
         Some(Command::Bench(args)) => bench::run(args),
         Some(Command::Snapshot(args)) => snapshot::run(args),
         Some(Command::Layout(args)) => layout::run(args),
-        Some(Command::Replay(args)) => replay::command::run(args),
+        Some(Command::Replay(args)) => replay::run(args),
         None => app::run(&cli.window),
     };
     match result {

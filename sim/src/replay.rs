@@ -1,333 +1,217 @@
-//! Recording and replaying sessions: what a person did in the window becomes a file that
-//! replays to the same state, headless or in the window, under any strategy.
-//!
-//! A [`Recording`] holds the scene (embedded, so the file does not depend on the scene file
-//! still existing), the strategy and budget it started with, and every input that changes the
-//! simulation, each with the step of the current world at which it took effect (see
-//! [`EventKind`]), plus the state hash every [`CHECKPOINT_EVERY`] steps and at the end. The
-//! [`Session`](crate::app::Session) is the one place inputs are applied: it records them as
-//! it applies them, and a replay feeds them back through the same code at the same steps.
-//! Because every strategy gives the same state, a replay may hold any strategy instead of
-//! the recorded switches and must still end on the recorded hash.
-//!
-//! The file format is in [`file`]; `sim replay` (headless, `--bench`) in [`command`].
+//! Recordings in the sim, and `sim replay PATH`: the recorded session, headless, under the recorded strategy or one
+//! held throughout, or (`--bench`) under a strategy matrix with `sim bench`'s table.
 
-pub mod command;
-pub mod file;
-
-use engine::particles::ParticleSim;
-use engine::particles::scene::Scene;
-use engine::world::{Strategy, Switch};
-use glam::Vec2;
-
-/// Steps between checkpoints (10 s of simulated time at the default 120 Hz).
-pub const CHECKPOINT_EVERY: u64 = 1200;
-
-/// A change to the simulation (or a checkpoint), as recorded.
-#[derive(Clone, Debug, PartialEq)]
-pub enum EventKind {
-    /// A strategy switch was asked for (in effect from the next step).
-    Switch(Switch),
-    /// The particle budget was set.
-    Budget(u32),
-    /// The mouse attractor was held at `at` (pushing if `repel`), or let go (`None`).
-    Mouse {
-        /// Where, in world units.
-        at: Option<Vec2>,
-        /// Pushes instead of pulls.
-        repel: bool,
-    },
-    /// The scene was rebuilt from scratch: a new world, at step 0.
-    Reset,
-    /// Another scene was loaded (embedded): a new world, at step 0.
-    Scene(Box<Scene>),
-    /// The simulation was paused or resumed (the steps themselves tell the replay what ran).
-    Pause(bool),
-    /// One step was asked for while paused.
-    SingleStep,
-    /// The state at this step: a replay that differs here has diverged.
-    Checkpoint {
-        /// The state hash.
-        state_hash: u64,
-        /// Live particles.
-        particles: usize,
-    },
-}
-
-impl EventKind {
-    /// The word the file uses for this kind of event.
-    pub fn name(&self) -> &'static str {
-        match self {
-            EventKind::Switch(_) => "switch",
-            EventKind::Budget(_) => "budget",
-            EventKind::Mouse { .. } => "mouse",
-            EventKind::Reset => "reset",
-            EventKind::Scene(_) => "scene",
-            EventKind::Pause(_) => "pause",
-            EventKind::SingleStep => "single_step",
-            EventKind::Checkpoint { .. } => "checkpoint",
-        }
-    }
-
-    /// Whether applying it starts a new world (whose steps count from 0 again).
-    pub fn starts_a_world(&self) -> bool {
-        matches!(self, EventKind::Reset | EventKind::Scene(_))
-    }
-}
-
-/// An event at the step of the current world when it took effect: the world had run `step`
-/// steps, and the event applies before the next one.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Event {
-    /// Steps the current world had run.
-    pub step: u64,
-    /// What happened.
-    pub kind: EventKind,
-}
-
-/// Where a session ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct End {
-    /// Steps the last world had run.
-    pub steps: u64,
-    /// Live particles.
-    pub particles: usize,
-    /// The state hash.
-    pub state_hash: u64,
-}
-
-impl End {
-    /// Where `world` is now.
-    pub fn of(world: &ParticleSim) -> End {
-        End {
-            steps: world.steps(),
-            particles: world.len(),
-            state_hash: world.state_hash(),
-        }
-    }
-
-    /// The line every runner ends with (as `ParticleSim::state_line`).
-    pub fn line(&self) -> String {
-        format!(
-            "state_hash={:016x} particles={} steps={}",
-            self.state_hash, self.particles, self.steps
-        )
-    }
-}
-
-/// A whole recorded session.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Recording {
-    /// The program that recorded it (`sim 0.1.0`).
-    pub program: String,
-    /// The scene it started with (particle and seed overrides applied).
-    pub scene: Scene,
-    /// The strategy it started with.
-    pub strategy: Strategy,
-    /// The particle budget it started with.
-    pub budget: u32,
-    /// Inputs and checkpoints, in order.
-    pub events: Vec<Event>,
-    /// Where it ended.
-    pub end: End,
-}
+use crate::Failure;
+use crate::app::session::Session;
+use crate::bench::{self, Samples};
+use crate::cli::{OneOrAll, ReplayArgs, expand};
+use engine::arena::AllocMode;
+use engine::counters::Padding;
+use engine::particles::replay::{Recording, file};
+use engine::storage::Layout;
+use engine::sync::LockStrategy;
+use engine::world::Strategy;
 
 /// The program name and version written into recordings.
 pub fn program() -> String {
     format!("sim {}", env!("CARGO_PKG_VERSION"))
 }
 
-/// Builds a recording while a session runs.
-#[derive(Debug)]
-pub struct Recorder {
-    recording: Recording,
-    /// The last mouse state noted, so an attractor held still is one event, not one a frame.
-    mouse: (Option<Vec2>, bool),
-}
-
-impl Recorder {
-    /// Starts recording `world` as it is now, which must be fresh (at step 0).
-    pub fn start(world: &ParticleSim, strategy: Strategy) -> Recorder {
-        Recorder {
-            recording: Recording {
-                program: program(),
-                scene: world.scene().clone(),
-                strategy,
-                budget: world.budget(),
-                events: Vec::new(),
-                end: End::of(world),
-            },
-            mouse: (None, false),
-        }
+/// Runs `sim replay`.
+pub fn run(args: &ReplayArgs) -> Result<(), Failure> {
+    let recording = file::load(&args.path).map_err(|e| Failure::runtime(e.to_string()))?;
+    if recording.program != program() {
+        eprintln!(
+            "note: recorded by {}, replayed by {}",
+            recording.program,
+            program()
+        );
     }
-
-    /// Notes `kind` at `step`; a mouse event equal to the last one is dropped.
-    pub fn note(&mut self, step: u64, kind: EventKind) {
-        let kind = match kind {
-            EventKind::Mouse { at, repel } => {
-                let state = (at, repel && at.is_some());
-                if state == self.mouse {
-                    return;
-                }
-                self.mouse = state;
-                EventKind::Mouse {
-                    at: state.0,
-                    repel: state.1,
-                }
-            }
-            other => other,
-        };
-        if kind.starts_a_world() {
-            // A new world starts with the mouse let go.
-            self.mouse = (None, false);
-        }
-        self.recording.events.push(Event { step, kind });
+    if args.bench {
+        return bench_matrix(args, &recording);
     }
-
-    /// Takes a checkpoint if `world` has just reached one.
-    pub fn after_step(&mut self, world: &ParticleSim) {
-        if world.steps().is_multiple_of(CHECKPOINT_EVERY) {
-            let kind = EventKind::Checkpoint {
-                state_hash: world.state_hash(),
-                particles: world.len(),
-            };
-            self.recording.events.push(Event {
-                step: world.steps(),
-                kind,
-            });
+    let hold = held(args, recording.strategy)?;
+    let mut session = Session::replaying(&recording, hold).map_err(Failure::runtime)?;
+    let progress = crate::progress::bar(total_steps(&recording), "steps");
+    let verdict = session.play_to_end(|_, _| progress.inc(1));
+    progress.finish_and_clear();
+    let how = hold.map_or("the recorded strategy and switches".into(), |s| {
+        format!("{} held", describe(s))
+    });
+    match verdict {
+        Ok(()) => {
+            crate::out!("replay: matches the recording ({how})");
+            crate::out!("{}", session.world().state_line());
+            Ok(())
         }
-    }
-
-    /// The recording so far, ending where `world` is now.
-    pub fn snapshot(&self, world: &ParticleSim) -> Recording {
-        Recording {
-            end: End::of(world),
-            ..self.recording.clone()
+        Err(d) => {
+            crate::out!("replay: MISMATCH ({how}): {d}");
+            crate::out!("{}", session.world().state_line());
+            Err(Failure::runtime(format!(
+                "{}: the replay did not reach the recorded state ({d})",
+                args.path.display()
+            )))
         }
     }
 }
 
-/// Where a replay first left the recorded states.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Divergence {
-    /// Which world (0 the first; each reset or scene load starts another).
-    pub world: usize,
-    /// Its step.
-    pub step: u64,
-    /// The recorded state.
-    pub expected: String,
-    /// The replayed one.
-    pub got: String,
+/// The strategy to hold: `None` if no strategy flag was given. One value per flag.
+fn held(args: &ReplayArgs, recorded: Strategy) -> Result<Option<Strategy>, Failure> {
+    let one = |flag: &str, n: usize| {
+        if n > 1 {
+            Err(Failure::usage(format!(
+                "--{flag}: one value without --bench (a list compares strategies with --bench)"
+            )))
+        } else {
+            Ok(())
+        }
+    };
+    let [layouts, locks, paddings, threads, allocs] = lists(args, recorded);
+    one("layout", layouts.len())?;
+    one("lock", locks.len())?;
+    one("padding", paddings.len())?;
+    one("threads", threads.len())?;
+    one("alloc", allocs.len())?;
+    let any = !(args.layout.is_empty()
+        && args.lock.is_empty()
+        && args.padding.is_empty()
+        && args.threads.is_empty()
+        && args.alloc.is_empty());
+    Ok(any.then(|| Strategy {
+        layout: layouts[0].layout,
+        lock: locks[0].lock,
+        padding: paddings[0].padding,
+        threads: threads[0].threads,
+        alloc: allocs[0].alloc,
+    }))
 }
 
-impl std::fmt::Display for Divergence {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "first divergence at step {} of world {}: recorded {}, replayed {}",
-            self.step, self.world, self.expected, self.got
-        )
-    }
-}
-
-/// Feeds a recording's events back at their steps.
-#[derive(Debug)]
-pub struct Player {
-    events: Vec<Event>,
-    next: usize,
-    end: End,
-    /// Recorded strategy switches are skipped: the replay holds its own strategy.
-    hold: bool,
-    world: usize,
-    divergence: Option<Divergence>,
-}
-
-impl Player {
-    /// Plays `recording`; with `hold`, its strategy switches are ignored.
-    pub fn new(recording: &Recording, hold: bool) -> Player {
-        Player {
-            events: recording.events.clone(),
-            next: 0,
-            end: recording.end,
-            hold,
-            world: 0,
-            divergence: None,
+/// Each flag's values as strategies differing from `recorded` in that field only (the
+/// recorded value where the flag is absent).
+fn lists(args: &ReplayArgs, recorded: Strategy) -> [Vec<Strategy>; 5] {
+    fn each<T: Copy + PartialEq>(
+        given: &[OneOrAll<T>],
+        all: &[T],
+        recorded: Strategy,
+        set: impl Fn(T) -> Strategy,
+    ) -> Vec<Strategy> {
+        if given.is_empty() {
+            vec![recorded]
+        } else {
+            expand(given, all).into_iter().map(set).collect()
         }
     }
+    let threads = if args.threads.is_empty() {
+        vec![recorded]
+    } else {
+        let mut seen = args.threads.clone();
+        seen.dedup();
+        seen.into_iter()
+            .map(|threads| Strategy {
+                threads,
+                ..recorded
+            })
+            .collect()
+    };
+    [
+        each(&args.layout, &Layout::ALL, recorded, |layout| Strategy {
+            layout,
+            ..recorded
+        }),
+        each(&args.lock, &LockStrategy::ALL, recorded, |lock| Strategy {
+            lock,
+            ..recorded
+        }),
+        each(&args.padding, &Padding::ALL, recorded, |padding| Strategy {
+            padding,
+            ..recorded
+        }),
+        threads,
+        each(&args.alloc, &AllocMode::ALL, recorded, |alloc| Strategy {
+            alloc,
+            ..recorded
+        }),
+    ]
+}
 
-    /// The next event if it is due now that the world has run `steps` steps. Checkpoints
-    /// are compared here (against `world`) and never returned; held switches are skipped.
-    pub fn due(&mut self, world: &ParticleSim) -> Option<EventKind> {
-        loop {
-            let event = self
-                .events
-                .get(self.next)
-                .filter(|e| e.step == world.steps())?;
-            self.next += 1;
-            let kind = event.kind.clone();
-            match kind {
-                EventKind::Checkpoint {
-                    state_hash,
-                    particles,
-                } => self.compare(world, state_hash, particles),
-                EventKind::Switch(_) if self.hold => {}
-                _ => {
-                    if kind.starts_a_world() {
-                        self.world += 1;
+/// `--bench`: the session replayed once per combination, each held, timed step by step.
+fn bench_matrix(args: &ReplayArgs, recording: &Recording) -> Result<(), Failure> {
+    let [layouts, locks, paddings, threads, allocs] = lists(args, recording.strategy);
+    let mut combos = Vec::new();
+    for l in &layouts {
+        for k in &locks {
+            for p in &paddings {
+                for t in &threads {
+                    for a in &allocs {
+                        combos.push(Strategy {
+                            layout: l.layout,
+                            lock: k.lock,
+                            padding: p.padding,
+                            threads: t.threads,
+                            alloc: a.alloc,
+                        });
                     }
-                    return Some(kind);
                 }
             }
         }
     }
-
-    /// The step the current world runs to before anything else is due: the next event's,
-    /// or the end's once every event has been played.
-    pub fn target(&self) -> u64 {
-        self.events
-            .get(self.next)
-            .map_or(self.end.steps, |e| e.step)
-    }
-
-    /// Every event played and the world at the recorded end.
-    pub fn finished(&self, world: &ParticleSim) -> bool {
-        self.next == self.events.len() && world.steps() >= self.end.steps
-    }
-
-    /// Compares the end; `Ok` with the line if it matches the recording.
-    ///
-    /// # Errors
-    /// The first divergence (a checkpoint or, failing that, the end).
-    pub fn verdict(&self, world: &ParticleSim) -> Result<(), Divergence> {
-        if let Some(d) = &self.divergence {
-            return Err(d.clone());
+    let progress = crate::progress::bar(combos.len() as u64 * total_steps(recording), "steps");
+    let name = recording.scene.display_name().into_owned();
+    let mut rows = Vec::new();
+    let mut failed = Vec::new();
+    for strategy in combos {
+        progress.set_message(describe(strategy));
+        let mut session =
+            Session::replaying(recording, Some(strategy)).map_err(Failure::runtime)?;
+        let mut samples = Samples::default();
+        let verdict = session.play_to_end(|world, took| {
+            samples.record(world, took);
+            progress.inc(1);
+        });
+        if let Err(d) = verdict {
+            failed.push(format!("{}: {d}", describe(strategy)));
         }
-        let got = End::of(world);
-        if got == self.end {
-            return Ok(());
-        }
-        Err(Divergence {
-            world: self.world,
-            step: got.steps,
-            expected: self.end.line(),
-            got: got.line(),
-        })
+        let world = session.world();
+        rows.push(samples.into_row(name.clone(), recording.budget, strategy, world, None));
     }
+    progress.finish_and_clear();
+    bench::set_ratios(&mut rows);
+    bench::print_table(&rows);
+    let hashes = bench::check_hashes(&rows);
+    if let Some(path) = &args.json {
+        bench::write_json(&rows, path)?;
+    }
+    if !failed.is_empty() {
+        for f in &failed {
+            crate::out!("replay: MISMATCH under {f}");
+        }
+        return Err(Failure::runtime(format!(
+            "{}: {} of {} replays did not reach the recorded state",
+            args.path.display(),
+            failed.len(),
+            rows.len()
+        )));
+    }
+    crate::out!(
+        "replay: all {} replays match the recording: {}",
+        rows.len(),
+        recording.end.line()
+    );
+    hashes
+}
 
-    fn compare(&mut self, world: &ParticleSim, state_hash: u64, particles: usize) {
-        let got = End::of(world);
-        if self.divergence.is_none() && (got.state_hash, got.particles) != (state_hash, particles) {
-            self.divergence = Some(Divergence {
-                world: self.world,
-                step: got.steps,
-                expected: End {
-                    steps: got.steps,
-                    particles,
-                    state_hash,
-                }
-                .line(),
-                got: got.line(),
-            });
-        }
-    }
+/// Every step the session ran, over all its worlds, for the progress bar.
+fn total_steps(recording: &Recording) -> u64 {
+    let ended_worlds: u64 = (recording.events.iter())
+        .filter(|e| e.kind.starts_a_world())
+        .map(|e| e.step)
+        .sum();
+    ended_worlds + recording.end.steps
+}
+
+fn describe(s: Strategy) -> String {
+    format!(
+        "{} {} {} {}t {}",
+        s.layout, s.lock, s.padding, s.threads, s.alloc
+    )
 }

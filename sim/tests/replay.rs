@@ -4,6 +4,7 @@
 //! held, and through `sim replay` — always to the recorded state. Tampered files give one
 //! message naming the file and exit 1.
 
+use engine::particles::replay::{CHECKPOINT_EVERY, EventKind, Recording, file};
 use engine::particles::scene::Scene;
 use engine::storage::Layout;
 use engine::sync::LockStrategy;
@@ -12,7 +13,6 @@ use glam::Vec2;
 use sim::app::scenes::Catalog;
 use sim::app::session::{Overrides, Session};
 use sim::bindings::SimAction;
-use sim::replay::{CHECKPOINT_EVERY, EventKind, Recording, file};
 use std::path::PathBuf;
 use std::process::{Command, Output};
 

@@ -18,6 +18,7 @@
 pub mod access;
 pub mod emitter;
 pub mod particle;
+pub mod replay;
 pub mod scene;
 pub mod systems;
 

@@ -8,8 +8,9 @@
 use super::scenes::Catalog;
 use crate::bindings::SimAction;
 use crate::cli::{apply_overrides, default_threads};
-use crate::replay::{Divergence, EventKind, Player, Recorder, Recording};
+use crate::replay::program;
 use engine::particles::ParticleSim;
+use engine::particles::replay::{Divergence, EventKind, Player, Recorder, Recording};
 use engine::particles::scene::{MAX_PARTICLES, Scene};
 use engine::timer::SystemTimes;
 use engine::timestep::FixedTimestep;
@@ -172,7 +173,7 @@ impl Session {
         {
             return Outcome::error(format!("record: {e}"));
         }
-        self.recorder = Some(Recorder::start(&self.world, self.target()));
+        self.recorder = Some(Recorder::start(&self.world, self.target(), program()));
         Outcome::ok(format!(
             "record: started on scene {} (reset to step 0)",
             self.describe_scene()

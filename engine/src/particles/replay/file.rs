@@ -40,12 +40,12 @@
 //! (`state_hash`, `particles`). Within a world, steps never decrease.
 
 use super::{End, Event, EventKind, Recording};
-use engine::arena::AllocMode;
-use engine::counters::Padding;
-use engine::particles::scene::Scene;
-use engine::storage::Layout;
-use engine::sync::LockStrategy;
-use engine::world::{Strategy, Switch};
+use crate::arena::AllocMode;
+use crate::counters::Padding;
+use crate::particles::scene::{MAX_PARTICLES, Scene};
+use crate::storage::Layout;
+use crate::sync::LockStrategy;
+use crate::world::{Strategy, Switch};
 use glam::Vec2;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -250,6 +250,7 @@ fn from_toml(raw: FileToml) -> Result<Recording, String> {
     raw.scene
         .validate()
         .map_err(|e| format!("the embedded scene: {e}"))?;
+    budget("start.budget", raw.start.budget)?;
     let end = End {
         steps: raw.end.steps,
         particles: raw.end.particles,
@@ -328,7 +329,7 @@ fn event_toml(e: &Event) -> EventToml {
 fn event_from(e: EventToml) -> Result<Event, String> {
     let (step, kind) = match e {
         EventToml::Switch { step, what, to } => (step, EventKind::Switch(switch_from(&what, &to)?)),
-        EventToml::Budget { step, to } => (step, EventKind::Budget(to)),
+        EventToml::Budget { step, to } => (step, EventKind::Budget(budget("to", to)?)),
         EventToml::Mouse { step, at, repel } => {
             let at = at.map(Vec2::from_array);
             if at.is_some_and(|v| !v.is_finite()) {
@@ -392,6 +393,16 @@ fn switch_from(what: &str, to: &str) -> Result<Switch, String> {
         .validate()
         .map_err(|e| format!("to: {e}"))?;
     Ok(switch)
+}
+
+fn budget(name: &str, n: u32) -> Result<u32, String> {
+    if (1..=MAX_PARTICLES).contains(&n) {
+        Ok(n)
+    } else {
+        Err(format!(
+            "{name}: {n} is not a particle budget (expected 1 to {MAX_PARTICLES})"
+        ))
+    }
 }
 
 fn field<T: std::str::FromStr<Err = String>>(name: &str, value: &str) -> Result<T, String> {
