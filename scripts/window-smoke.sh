@@ -97,6 +97,29 @@ check_replay() {
     [[ "$held" == "$window_line" ]] || fail "the held replay ended at '$held'"
 }
 
+# Watches the recording in the window (`sim --replay`): it must announce a match and end on
+# the window's final state line; a key of the user's own is refused.
+watch_replay() {
+    local window_line
+    window_line=$(grep "^state_hash=" "$LOG" | tail -n1)
+    LOG="$OUT/watch.log"
+    : >"$LOG"
+    (cd "$OUT" && exec env WGPU_BACKEND=vulkan "$BIN" --replay "$OUT/session.replay") \
+        >"$LOG" 2>&1 &
+    SIM_PID=$!
+    wait_for 120 "the replay to finish in the window" log_has "^replay: finished"
+    log_has "^replay: finished, matches the recording" || fail "$(grep '^replay:' "$LOG" | tail -n1)"
+    find_window
+    press l "^replay: your input is off"
+    shoot watch
+    xdotool windowfocus --sync "$WID"
+    xdotool key Escape
+    wait_sim_exit Esc "$LOG"
+    [[ "$(grep "^state_hash=" "$LOG" | tail -n1)" == "$window_line" ]] \
+        || fail "the watched replay ended elsewhere than the recorded window"
+    say "watched the replay in the window: $(grep '^replay: finished' "$LOG")"
+}
+
 main() {
     mkdir -p "$OUT"
     OUT="$(cd "$OUT" && pwd)"
@@ -152,6 +175,7 @@ main() {
     wait_sim_exit Esc "$LOG"
     grep "^perf: " "$LOG" | tail -n1
     check_replay
+    watch_replay
     say "OK: screenshots $OUT/before.png $OUT/after.png, log $LOG"
 }
 
