@@ -1,6 +1,6 @@
 //! `sim bench`: the strategy matrix, headless, in one process, so rows compare.
 //!
-//! Each combination gets a fresh world, a warm-up, then `frames` individually timed steps.
+//! Each combination gets a fresh world, a warm-up, then `--steps` individually timed steps.
 //! The table shows median and p99 step time, ns per particle per step, per-system medians,
 //! and each row's ratio to the fastest row of the same particle count. Rows of the same
 //! particle count that end in different states fail the command (exit code 1).
@@ -116,7 +116,7 @@ pub fn run(args: &BenchArgs) -> Result<(), Failure> {
     let locks = expand(&args.lock, &LockStrategy::ALL);
     let paddings = expand(&args.padding, &Padding::ALL);
     let allocs = expand(&args.alloc, &AllocMode::ALL);
-    let warmup = warmup_steps(args.frames);
+    let warmup = warmup_steps(args.steps);
     if let Some(path) = &args.plot {
         plot::check_path(path).map_err(Failure::runtime)?;
     }
@@ -144,7 +144,7 @@ pub fn run(args: &BenchArgs) -> Result<(), Failure> {
             }
         }
     }
-    let progress = crate::progress::bar(combos.len() as u64 * (warmup + args.frames), "steps");
+    let progress = crate::progress::bar(combos.len() as u64 * (warmup + args.steps), "steps");
     let mut rows = Vec::new();
     for (n, strategy) in combos {
         let scene = apply_overrides(base.clone(), Some(n), None).map_err(Failure::usage)?;
@@ -156,7 +156,7 @@ pub fn run(args: &BenchArgs) -> Result<(), Failure> {
             scene,
             strategy,
             warmup,
-            args.frames,
+            args.steps,
             args.render,
             &progress,
         )?);
@@ -227,13 +227,13 @@ pub(crate) fn warmup_steps(measured: u64) -> u64 {
     (measured / 5).clamp(3, 60)
 }
 
-/// Runs `scene` with `strategy`: `warmup` steps, then `frames` individually timed steps,
+/// Runs `scene` with `strategy`: `warmup` steps, then `steps` individually timed steps,
 /// ticking `progress` once a step.
 pub(crate) fn measure(
     scene: Scene,
     strategy: Strategy,
     warmup: u64,
-    frames: u64,
+    steps: u64,
     render: bool,
     progress: &ProgressBar,
 ) -> Result<Row, Failure> {
@@ -248,7 +248,7 @@ pub(crate) fn measure(
         progress.inc(1);
     }
     let mut samples = Samples::default();
-    for _ in 0..frames {
+    for _ in 0..steps {
         let start = Instant::now();
         world.step();
         samples.record(&world, start.elapsed());
@@ -296,7 +296,7 @@ impl Samples {
         world: &ParticleSim,
         render_ms: Option<f64>,
     ) -> Row {
-        let frames = self.steps.len() as u64;
+        let steps = self.steps.len() as u64;
         let live = self.live / self.steps.len().max(1);
         let median = percentile(&mut self.steps, 0.5);
         self.allocs.sort_unstable();
@@ -310,9 +310,9 @@ impl Samples {
             threads: strategy.threads,
             alloc: strategy.alloc.to_string(),
             allocs_per_step: self.allocs.get(self.allocs.len() / 2).copied().unwrap_or(0),
-            contention_per_step: ContentionRow::mean(self.contention, frames),
+            contention_per_step: ContentionRow::mean(self.contention, steps),
             render_ms,
-            steps: frames,
+            steps,
             step_ms_median: ms(median),
             step_ms_p99: ms(percentile(&mut self.steps, 0.99)),
             ns_per_particle_step: median.as_nanos() as f64 / live.max(1) as f64,

@@ -157,9 +157,10 @@ pub struct BenchArgs {
     /// Particle budgets to compare, comma-separated (default: the scene's).
     #[arg(long, value_name = "N,...", value_delimiter = ',', value_parser = parse_particles)]
     pub particles: Vec<u32>,
-    /// Measured steps per combination (after a warm-up).
-    #[arg(long, value_name = "F", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=100_000))]
-    pub frames: u64,
+    /// Measured steps per combination (after a warm-up). `--frames` is the old spelling:
+    /// bench counts fixed steps, not display frames as `run` and `snapshot` do.
+    #[arg(long, visible_alias = "frames", value_name = "N", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub steps: u64,
     /// Layouts to compare, comma-separated.
     #[arg(
         long,
