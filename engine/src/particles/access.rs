@@ -390,6 +390,12 @@ pub const PADDING_IDLE_HERE: &str = "; here counters are added once per chunk of
      padding changes nothing measurable: load the swarm, whose every particle counts its \
      neighbours";
 
+/// Said after the alloc sentence: what the toggle can show in this preset.
+pub const ALLOC_IN_THIS_PRESET: &str = "; this preset takes only a few large buffers a step \
+     (the HUD counts them) and the allocator hands them back warm, so the median step barely \
+     moves and the worst steps show it: the arena's win is on many small allocations \
+     (cargo bench -p benches -- arena)";
+
 /// One sentence per strategy of `strategy` (layout, lock, padding, threads, alloc), each
 /// with the strategy's name, and where a strategy cannot matter in this run (`conditions`),
 /// where it does.
@@ -403,7 +409,7 @@ pub fn teaches(strategy: &Strategy, conditions: Conditions) -> [(&'static str, S
         ("lock", strategy.lock.teaches().to_owned()),
         ("padding", padding),
         ("threads", teaches_threads(strategy.threads)),
-        ("alloc", teaches_alloc(strategy.alloc).to_owned()),
+        ("alloc", teaches_alloc(strategy.alloc).to_owned() + ALLOC_IN_THIS_PRESET),
     ]
 }
 
