@@ -7,11 +7,15 @@
 //! difference is the allocator's work, counted in [`ArenaStats::allocations`].
 //!
 //! # Safety argument
-//! - Memory comes in *chunks* from the global allocator; a chunk never moves or shrinks
-//!   while the arena lives, so a reference handed out by `alloc*` (which borrows `&self`)
-//!   stays valid for that borrow.
+//! - Memory comes in *chunks* from the global allocator (in heap mode, one *block* per
+//!   request); a chunk or block never moves or shrinks, and is freed only by `reset`,
+//!   `set_mode` or drop, all of which take `&mut self` (or the arena by value), so a
+//!   reference handed out by `alloc*` (which borrows `&self`) stays valid for that borrow.
+//!   The lists of chunks and blocks may reallocate, but they hold the pointers, not the
+//!   memory the pointers point to.
 //! - Allocations never overlap: the bump cursor only moves forward inside a chunk, and each
-//!   allocation takes `[aligned, aligned + size)` with `aligned + size <= chunk capacity`.
+//!   allocation takes `[aligned, aligned + size)` with `aligned + size <= chunk capacity`;
+//!   a heap-mode block belongs to one allocation.
 //! - [`Arena::reset`] takes `&mut self`, so no reference into the arena can survive it: the
 //!   borrow checker proves the memory is unobserved before the cursor rewinds.
 //! - Types that need `Drop` are rejected at compile time (an arena never runs destructors,
@@ -123,6 +127,16 @@ impl Drop for Block {
     fn drop(&mut self) {
         // SAFETY: `ptr` came from `alloc::alloc` with exactly this layout and is freed once.
         unsafe { alloc::dealloc(self.ptr.as_ptr(), self.layout) }
+    }
+}
+
+/// Pushes `item` onto one of `arena`'s own lists, counting the list's reallocation (if the
+/// push grows it) as the global allocation it is.
+fn count_growth<T>(arena: &Arena, list: &mut Vec<T>, item: T) {
+    let capacity = list.capacity();
+    list.push(item);
+    if list.capacity() != capacity {
+        arena.count_allocation(list.capacity() * size_of::<T>());
     }
 }
 
@@ -250,7 +264,8 @@ impl Arena {
         };
         let ptr = self.alloc_layout(Layout::new::<T>()).cast::<T>();
         // SAFETY: `ptr` is aligned for `T`, valid for `size_of::<T>()` bytes, unaliased
-        // (fresh bump space) and lives as long as `&self` (chunks never move).
+        // (fresh bump space or a fresh block) and lives as long as `&self` (chunks and
+        // blocks never move, and are freed only through `&mut self`).
         unsafe {
             ptr.as_ptr().write(value);
             &mut *ptr.as_ptr()
@@ -262,7 +277,7 @@ impl Arena {
     pub fn alloc_slice_copy<T: Copy>(&self, src: &[T]) -> &mut [T] {
         let ptr = self.alloc_array::<T>(src.len());
         // SAFETY: `ptr` is aligned and valid for `src.len()` fresh `T`s; `src` cannot overlap
-        // fresh bump space. Afterwards every element is initialised.
+        // fresh bump space or a fresh block. Afterwards every element is initialised.
         unsafe {
             std::ptr::copy_nonoverlapping(src.as_ptr(), ptr.as_ptr(), src.len());
             std::slice::from_raw_parts_mut(ptr.as_ptr(), src.len())
@@ -296,7 +311,8 @@ impl Arena {
     }
 
     /// Rewinds the arena so its memory can be reused. Keeps the largest (current) chunk and
-    /// frees the others, so a workload that repeats stops asking the global allocator.
+    /// frees the others, so a workload that repeats stops asking the global allocator; in
+    /// heap mode it frees every block.
     pub fn reset(&mut self) {
         self.note_high_water();
         self.full.get_mut().clear();
@@ -381,7 +397,7 @@ impl Arena {
         // SAFETY: `layout` has a non-zero size (zero-sized requests returned earlier).
         let raw = unsafe { alloc::alloc(layout) };
         let ptr = NonNull::new(raw).unwrap_or_else(|| alloc::handle_alloc_error(layout));
-        self.blocks.borrow_mut().push(Block { ptr, layout });
+        count_growth(self, &mut self.blocks.borrow_mut(), Block { ptr, layout });
         self.count_allocation(layout.size());
         self.full_used.set(self.full_used.get() + layout.size());
         ptr
@@ -398,7 +414,7 @@ impl Arena {
         self.capacity.set(chunk.capacity);
         if let Some(old) = self.current.borrow_mut().replace(chunk) {
             self.full_used.set(self.full_used.get() + self.cursor.get());
-            self.full.borrow_mut().push(old);
+            count_growth(self, &mut self.full.borrow_mut(), old);
         }
         self.cursor.set(0);
     }
@@ -494,9 +510,10 @@ impl FrameArenas {
         self.mode = mode;
     }
 
-    /// The mode of the current frame's arena.
+    /// The mode asked for: the current frame's from the next swap on (a frame keeps the
+    /// mode it was made current with).
     pub fn mode(&self) -> AllocMode {
-        self.current().mode()
+        self.mode
     }
 
     /// The number of swaps so far.
@@ -557,7 +574,8 @@ impl FrameArenas {
         // This instance (`owner` matches) wrote the slice in the arena of frame `slice.frame`,
         // which only the swap making frame `slice.frame + 2` current resets; `age <= 1`.
         // SAFETY: so the memory is live, and `stash` initialised all `len` elements; only
-        // shared access is given out, and `swap` (the only mutation) needs `&mut self`.
+        // shared access is given out, and `swap` (the only call that resets an arena) needs
+        // `&mut self`.
         Some(unsafe { std::slice::from_raw_parts(slice.ptr.as_ptr(), slice.len) })
     }
 
@@ -728,13 +746,25 @@ mod tests {
             0,
             "blocks keep alignment"
         );
-        let stats = arena.stats();
-        assert_eq!(stats.allocations, n + 1);
-        assert_eq!(stats.allocated_bytes, n as usize * 8 + 64);
-        assert_eq!(stats.used, stats.allocated_bytes);
+        let first = arena.stats();
+        assert!(
+            first.allocations > n + 1,
+            "the block list's growth counts too"
+        );
+        assert_eq!(first.used, n as usize * 8 + 64);
         arena.reset();
         assert_eq!(arena.stats().capacity, 0, "reset frees every block");
         assert_eq!(arena.stats().allocations, 0);
+        // Once the block list has grown, a frame costs one allocation per request.
+        (0..n).for_each(|i| {
+            arena.alloc(i);
+        });
+        arena.alloc(Line([3; 64]));
+        let warm = arena.stats();
+        assert_eq!(warm.allocations, n + 1);
+        assert_eq!(warm.allocated_bytes, n as usize * 8 + 64);
+        assert_eq!(warm.used, warm.allocated_bytes);
+        arena.reset();
         arena.set_mode(AllocMode::Arena);
         arena.alloc_slice_copy(&[1u8; 100]);
         assert_eq!(arena.stats().allocations, 1, "one chunk");
@@ -756,7 +786,8 @@ mod tests {
             "stashed in arena mode, still there"
         );
         let b = frames.stash(&[3u32]);
-        assert_eq!(frames.current().stats().allocations, 1);
+        // The block, and the block list's first growth.
+        assert_eq!(frames.current().stats().allocations, 2);
         frames.set_mode(AllocMode::Arena);
         frames.swap();
         assert_eq!(

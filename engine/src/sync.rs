@@ -73,7 +73,7 @@ impl LockStrategy {
     pub fn teaches(self) -> &'static str {
         match self {
             LockStrategy::Mutex => {
-                "mutex: every queued despawn takes one global lock, whose cache line \
+                "mutex: every queued despawn or spawn takes one global lock, whose cache line \
                  bounces between the cores that push"
             }
             LockStrategy::RwLock => {
@@ -86,7 +86,7 @@ impl LockStrategy {
             }
             LockStrategy::Sharded => {
                 "sharded: each worker pushes into its own cache-padded buffer, locked once \
-                 per chunk and merged after the step: no line is shared while it runs"
+                 per chunk and merged after the system: no line is shared while it runs"
             }
         }
     }

@@ -333,11 +333,7 @@ impl App {
         if self.session.recording() {
             return self.save_recording();
         }
-        let outcome = self.session.start_recording();
-        if !outcome.error && self.record_to.is_none() {
-            self.record_to = Some(stamped("session.replay"));
-        }
-        outcome
+        self.session.start_recording()
     }
 
     /// Stops recording and writes what was recorded.
@@ -345,9 +341,10 @@ impl App {
         let Some(recording) = self.session.stop_recording() else {
             return Outcome::error("record: not recording".into());
         };
+        // Each recording gets a file of its own: `--record PATH` names the first.
         let path = self
             .record_to
-            .clone()
+            .take()
             .unwrap_or_else(|| stamped("session.replay"));
         match file::save(&recording, &path) {
             Ok(()) => Outcome::ok(format!(

@@ -264,8 +264,9 @@ pub struct WindowArgs {
     /// Record the session from its start to this file (written on quit, and on F5).
     #[arg(long, value_name = "PATH", conflicts_with = "replay")]
     pub record: Option<PathBuf>,
-    /// Watch a recorded session: its inputs at their steps; yours are off but for Space,
-    /// the HUD keys and Esc.
+    /// Watch a recorded session: its scene, strategy and inputs at their steps (the scene
+    /// and strategy flags are not used); your keys are off but for Space, the HUD keys and
+    /// Esc.
     #[arg(long, value_name = "PATH")]
     pub replay: Option<PathBuf>,
 }

@@ -364,7 +364,7 @@ fn strategy_lines(canvas: &mut Canvas, w: &mut Writer, state: &HudState) {
 fn contention_cells(lock: LockStrategy, c: Contention) -> [(&'static str, u64); 2] {
     match lock {
         LockStrategy::Mutex | LockStrategy::RwLock => [("locks", c.locks), ("waits", c.waits)],
-        LockStrategy::LockFree => [("cas", c.atomic_pushes), ("spills", c.spills)],
+        LockStrategy::LockFree => [("atomic pushes", c.atomic_pushes), ("spills", c.spills)],
         LockStrategy::Sharded => [("locks", c.locks), ("merges", c.merges)],
     }
 }

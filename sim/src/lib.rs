@@ -1,5 +1,5 @@
 //! The simulator around the engine: a window with a HUD and hotkeys, and headless
-//! commands (`run`, `bench`, `snapshot`, `layout`) that run the very same simulation.
+//! commands (`run`, `bench`, `snapshot`, `layout`, `replay`) that run the very same simulation.
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
@@ -18,6 +18,11 @@ pub mod replay;
 pub mod snapshot;
 
 use std::fmt;
+
+/// The program name and version written into recordings.
+pub fn program() -> String {
+    format!("sim {}", env!("CARGO_PKG_VERSION"))
+}
 
 /// Prints a line on stdout. A closed pipe (`sim run | head -1`) is not an error worth a
 /// panic: the line is dropped and the program carries on to its normal exit.

@@ -1,4 +1,4 @@
-//! `sim`: opens the window by default; `run`, `bench`, `snapshot` and `layout` work headless.
+//! `sim`: opens the window by default; `run`, `bench`, `snapshot`, `layout` and `replay` work headless.
 
 use clap::Parser;
 use sim::cli::{Cli, Command};

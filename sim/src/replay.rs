@@ -12,19 +12,14 @@ use engine::storage::Layout;
 use engine::sync::LockStrategy;
 use engine::world::Strategy;
 
-/// The program name and version written into recordings.
-pub fn program() -> String {
-    format!("sim {}", env!("CARGO_PKG_VERSION"))
-}
-
 /// Runs `sim replay`.
 pub fn run(args: &ReplayArgs) -> Result<(), Failure> {
     let recording = file::load(&args.path).map_err(|e| Failure::runtime(e.to_string()))?;
-    if recording.program != program() {
+    if recording.program != crate::program() {
         eprintln!(
             "note: recorded by {}, replayed by {}",
             recording.program,
-            program()
+            crate::program()
         );
     }
     if args.bench {
@@ -104,8 +99,12 @@ fn lists(args: &ReplayArgs, recorded: Strategy) -> [Vec<Strategy>; 5] {
     let threads = if args.threads.is_empty() {
         vec![recorded]
     } else {
-        let mut seen = args.threads.clone();
-        seen.dedup();
+        let mut seen: Vec<usize> = Vec::new();
+        for t in &args.threads {
+            if !seen.contains(t) {
+                seen.push(*t);
+            }
+        }
         seen.into_iter()
             .map(|threads| Strategy {
                 threads,
@@ -155,7 +154,8 @@ fn bench_matrix(args: &ReplayArgs, recording: &Recording) -> Result<(), Failure>
             }
         }
     }
-    let progress = crate::progress::bar(combos.len() as u64 * total_steps(recording), "steps");
+    let steps = (combos.len() as u64).saturating_mul(total_steps(recording));
+    let progress = crate::progress::bar(steps, "steps");
     let name = recording.scene.display_name().into_owned();
     let mut rows = Vec::new();
     let mut failed = Vec::new();
@@ -204,9 +204,8 @@ fn bench_matrix(args: &ReplayArgs, recording: &Recording) -> Result<(), Failure>
 fn total_steps(recording: &Recording) -> u64 {
     let ended_worlds: u64 = (recording.events.iter())
         .filter(|e| e.kind.starts_a_world())
-        .map(|e| e.step)
-        .sum();
-    ended_worlds + recording.end.steps
+        .fold(0u64, |sum, e| sum.saturating_add(e.step));
+    ended_worlds.saturating_add(recording.end.steps)
 }
 
 fn describe(s: Strategy) -> String {

@@ -229,8 +229,10 @@ fn sim_replay_matches_holds_and_benches_and_refuses_bad_files() {
     );
     let half = &text[..text.len() / 2];
     let future = text.replacen("version = 1", "version = 7", 1);
+    let cut = &text[..text.rfind("[[events]]").unwrap()];
+    let no_checkpoint = text.replacen("step = 11\n", "step = 99999\n", 1);
     let bad_scene = text.replacen("width = 1600.0", "width = -5.0", 1);
-    let out_of_order = text.replacen("step = 9\n", "step = 999999\n", 1);
+    let out_of_order = text.replacen("step = 11\n", "step = 2\n", 1);
     for (name, text, needle) in [
         (
             "end.replay",
@@ -239,8 +241,18 @@ fn sim_replay_matches_holds_and_benches_and_refuses_bad_files() {
         ),
         ("half.replay", half, "half.replay: "),
         ("future.replay", future.as_str(), "version 7 is newer"),
-        ("scene.replay", bad_scene.as_str(), "the embedded scene"),
+        (
+            "scene.replay",
+            bad_scene.as_str(),
+            "[scene]: field `world.width`",
+        ),
         ("order.replay", out_of_order.as_str(), "events out of order"),
+        ("cut.replay", cut, "it is cut short"),
+        (
+            "checkpoint.replay",
+            no_checkpoint.as_str(),
+            "the checkpoint at step 1200 is missing",
+        ),
         ("junk.replay", "\u{0}\u{1}garbage", "junk.replay: "),
         ("empty.replay", "", "not a recording"),
     ] {

@@ -409,7 +409,10 @@ pub fn teaches(strategy: &Strategy, conditions: Conditions) -> [(&'static str, S
         ("lock", strategy.lock.teaches().to_owned()),
         ("padding", padding),
         ("threads", teaches_threads(strategy.threads)),
-        ("alloc", teaches_alloc(strategy.alloc).to_owned() + ALLOC_IN_THIS_PRESET),
+        (
+            "alloc",
+            teaches_alloc(strategy.alloc).to_owned() + ALLOC_IN_THIS_PRESET,
+        ),
     ]
 }
 

@@ -298,8 +298,9 @@ impl ParticleSim {
 
     /// Whether each step keeps the positions it starts from (system `stash`), for
     /// [`ParticleSim::previous_positions`]. Off by default: it costs a copy of the position
-    /// column per step (about 0.7 ms at 1M particles in SoA on 2 cores, 2.6 ms in AoS,
-    /// which gathers 8 bytes out of every 40-byte row), and only renderers need it.
+    /// column per step (0.77 ms at 1M particles in SoA on 2 cores, 2.34 ms in AoS, which
+    /// gathers 8 bytes out of every 40-byte row: `sim bench --particles 1000000 --render`,
+    /// 2026-12-02), and only renderers need it.
     pub fn keep_previous_positions(&mut self, keep: bool) {
         self.state.keep_previous = keep;
     }
@@ -370,12 +371,7 @@ impl ParticleSim {
     /// The line every runner ends with, for scripts to compare:
     /// `state_hash=<16 hex digits> particles=<live> steps=<n>`.
     pub fn state_line(&self) -> String {
-        format!(
-            "state_hash={:016x} particles={} steps={}",
-            self.state_hash(),
-            self.len(),
-            self.steps()
-        )
+        replay::End::of(self).line()
     }
 
     /// A hash of every live particle's handle and fields, in entity order. Equal hashes
@@ -406,6 +402,9 @@ fn schedule() -> Schedule<Particle, ParticleState> {
 fn stash(world: &mut World<Particle>, state: &mut ParticleState) {
     if state.keep_previous {
         state.previous.capture(world);
+    } else {
+        // Nothing kept: no earlier capture may be read as this step's.
+        state.previous = Previous::new(particle::FIELDS.position);
     }
 }
 

@@ -109,7 +109,8 @@ impl End {
         }
     }
 
-    /// The line every runner ends with (as `ParticleSim::state_line`).
+    /// The line every runner ends with: `state_hash=<16 hex digits> particles=<live>
+    /// steps=<n>` ([`ParticleSim::state_line`] is this line of the world now).
     pub fn line(&self) -> String {
         format!(
             "state_hash={:016x} particles={} steps={}",
@@ -144,10 +145,24 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    /// Starts recording `world` as it is now, which must be fresh (at step 0), running
-    /// `strategy`; `program` names the recording program and its version.
-    pub fn start(world: &ParticleSim, strategy: Strategy, program: String) -> Recorder {
-        Recorder {
+    /// Starts recording `world` as it is now, running `strategy`; `program` names the
+    /// recording program and its version. A recording replays from its scene, so `world`
+    /// must be fresh.
+    ///
+    /// # Errors
+    /// If `world` has already run steps.
+    pub fn start(
+        world: &ParticleSim,
+        strategy: Strategy,
+        program: String,
+    ) -> Result<Recorder, String> {
+        if world.steps() > 0 {
+            return Err(format!(
+                "a recording starts from a fresh world, and this one has run {} steps",
+                world.steps()
+            ));
+        }
+        Ok(Recorder {
             recording: Recording {
                 program,
                 scene: world.scene().clone(),
@@ -157,7 +172,7 @@ impl Recorder {
                 end: End::of(world),
             },
             mouse: (None, false),
-        }
+        })
     }
 
     /// Notes `kind` at `step`; a mouse event equal to the last one is dropped.
@@ -254,8 +269,8 @@ impl Player {
         }
     }
 
-    /// The next event if it is due now that the world has run `steps` steps. Checkpoints
-    /// are compared here (against `world`) and never returned; held switches are skipped.
+    /// The next event if it is due now, at `world`'s step count. Checkpoints are compared
+    /// here (against `world`) and never returned; held switches are skipped.
     pub fn due(&mut self, world: &ParticleSim) -> Option<EventKind> {
         loop {
             let event = self
@@ -293,10 +308,24 @@ impl Player {
         self.next == self.events.len() && world.steps() >= self.end.steps
     }
 
-    /// Compares the end; `Ok` with the line if it matches the recording.
+    /// Notes that an input due at `world`'s step could not be applied (`why`): the replay
+    /// has left the recording there.
+    pub fn input_failed(&mut self, world: &ParticleSim, why: &str) {
+        if self.divergence.is_none() {
+            self.divergence = Some(Divergence {
+                world: self.world,
+                step: world.steps(),
+                expected: "an input that applies".into(),
+                got: why.into(),
+            });
+        }
+    }
+
+    /// `Ok` if the replay reached the recorded end without leaving the recording.
     ///
     /// # Errors
-    /// The first divergence (a checkpoint or, failing that, the end).
+    /// The first divergence (a checkpoint, an input that failed, or, failing those, the
+    /// end).
     pub fn verdict(&self, world: &ParticleSim) -> Result<(), Divergence> {
         if let Some(d) = &self.divergence {
             return Err(d.clone());
@@ -328,5 +357,59 @@ impl Player {
                 got: got.line(),
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::particles::scene::Scene;
+
+    #[test]
+    fn a_held_mouse_is_one_event_and_a_new_world_lets_go() {
+        let world = ParticleSim::new(
+            Scene::default_scene().with_particles(100).unwrap(),
+            Strategy::default(),
+        )
+        .unwrap();
+        let mut r = Recorder::start(&world, Strategy::default(), "test".into()).unwrap();
+        let held = EventKind::Mouse {
+            at: Some(Vec2::ONE),
+            repel: false,
+        };
+        r.note(1, held.clone());
+        r.note(2, held.clone());
+        r.note(
+            3,
+            EventKind::Mouse {
+                at: None,
+                repel: true,
+            },
+        );
+        r.note(4, EventKind::Reset);
+        r.note(0, held.clone());
+        let kinds: Vec<_> = r
+            .snapshot(&world)
+            .events
+            .into_iter()
+            .map(|e| e.kind)
+            .collect();
+        let released = EventKind::Mouse {
+            at: None,
+            repel: false,
+        };
+        assert_eq!(kinds, [held.clone(), released, EventKind::Reset, held]);
+    }
+
+    #[test]
+    fn only_a_fresh_world_can_be_recorded() {
+        let mut world = ParticleSim::new(
+            Scene::default_scene().with_particles(100).unwrap(),
+            Strategy::default(),
+        )
+        .unwrap();
+        world.step();
+        let e = Recorder::start(&world, Strategy::default(), "test".into()).unwrap_err();
+        assert!(e.contains("has run 1 steps"), "{e}");
     }
 }

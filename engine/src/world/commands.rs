@@ -135,6 +135,9 @@ impl<B: Bundle> Commands<B> {
     pub fn reserve(&mut self, despawns: usize, spawns: usize) {
         self.despawns.reserve(despawns);
         self.spawns.reserve(spawns);
+        if self.mode == AllocMode::Heap {
+            return; // Heap mode keeps no drain buffers: each drain takes a fresh one.
+        }
         self.despawn_buf
             .reserve(despawns.saturating_sub(self.despawn_buf.len()));
         self.spawn_buf

@@ -8,7 +8,6 @@
 use super::scenes::Catalog;
 use crate::bindings::SimAction;
 use crate::cli::{apply_overrides, default_threads};
-use crate::replay::program;
 use engine::particles::ParticleSim;
 use engine::particles::replay::{Divergence, EventKind, Player, Recorder, Recording};
 use engine::particles::scene::{MAX_PARTICLES, Scene};
@@ -168,15 +167,18 @@ impl Session {
         if self.player.is_some() {
             return Outcome::error("record: not while replaying".into());
         }
-        if self.world.steps() > 0
-            && let Err(e) = self.rebuild(self.world.scene().clone())
-        {
+        let reset = self.world.steps() > 0;
+        if reset && let Err(e) = self.rebuild(self.world.scene().clone()) {
             return Outcome::error(format!("record: {e}"));
         }
-        self.recorder = Some(Recorder::start(&self.world, self.target(), program()));
+        match Recorder::start(&self.world, self.target(), crate::program()) {
+            Ok(recorder) => self.recorder = Some(recorder),
+            Err(e) => return Outcome::error(format!("record: {e}")),
+        }
         Outcome::ok(format!(
-            "record: started on scene {} (reset to step 0)",
-            self.describe_scene()
+            "record: started on scene {}{}",
+            self.describe_scene(),
+            if reset { " (reset to step 0)" } else { "" }
         ))
     }
 
@@ -201,7 +203,10 @@ impl Session {
     /// steps due, plus any single steps queued while paused. A replay stops at its end.
     pub fn tick(&mut self, elapsed: f64) -> Tick {
         let mut due = std::mem::take(&mut self.queued_steps);
-        if !self.paused {
+        if self.paused {
+            // Paused, the picture is the state the step counter and hash describe.
+            self.alpha = 1.0;
+        } else {
             let frame = self.clock.advance(elapsed);
             self.alpha = frame.alpha;
             due += frame.steps;
@@ -248,13 +253,11 @@ impl Session {
             while let Some(kind) = self.player.as_mut().and_then(|p| p.due(&self.world)) {
                 // Pauses and single steps are the recorded person's pacing: the step counts
                 // already say what ran.
-                if !matches!(kind, EventKind::Pause(_) | EventKind::SingleStep) {
-                    let step = self.world.steps();
-                    if let Err(e) = self.apply_event(kind) {
-                        self.replay_done = Some(Outcome::error(format!(
-                            "replay: an input at step {step} failed: {e}"
-                        )));
-                    }
+                if !matches!(kind, EventKind::Pause(_) | EventKind::SingleStep)
+                    && let Err(e) = self.apply_event(kind)
+                    && let Some(player) = &mut self.player
+                {
+                    player.input_failed(&self.world, &e);
                 }
             }
             let player = self.player.as_ref().expect("still replaying");

@@ -17,6 +17,7 @@
 //! steps = 2400
 //! particles = 199714
 //! state_hash = "8b8d31fbbf48fe6f"
+//! events = 37                   # how many [[events]] follow (a cut file is caught)
 //!
 //! [scene]                       # the whole scene, as a scene file writes it
 //! name = "default"
@@ -37,12 +38,15 @@
 //!
 //! Other kinds: `budget` (`to`), `reset`, `scene` (with a whole `scene` table; a reset or a
 //! scene starts a new world at step 0), `pause` (`on`), `single_step`, and `checkpoint`
-//! (`state_hash`, `particles`). Within a world, steps never decrease.
+//! (`state_hash`, `particles`). Within a world, steps never decrease, and there is a
+//! checkpoint at every multiple of [`CHECKPOINT_EVERY`](super::CHECKPOINT_EVERY) steps the
+//! world reached (before the other events of that step): so a file's work is bounded by its
+//! size.
 
-use super::{End, Event, EventKind, Recording};
+use super::{CHECKPOINT_EVERY, End, Event, EventKind, Recording};
 use crate::arena::AllocMode;
 use crate::counters::Padding;
-use crate::particles::scene::{MAX_PARTICLES, Scene};
+use crate::particles::scene::{MAX_PARTICLES, Scene, SceneError};
 use crate::storage::Layout;
 use crate::sync::LockStrategy;
 use crate::world::{Strategy, Switch};
@@ -93,6 +97,7 @@ struct EndToml {
     steps: u64,
     particles: usize,
     state_hash: String,
+    events: usize,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -171,6 +176,7 @@ pub fn to_text(recording: &Recording) -> String {
             steps: recording.end.steps,
             particles: recording.end.particles,
             state_hash: hex(recording.end.state_hash),
+            events: recording.events.len(),
         },
         scene: recording.scene.clone(),
         events: recording.events.iter().map(event_toml).collect(),
@@ -247,37 +253,60 @@ fn from_toml(raw: FileToml) -> Result<Recording, String> {
     }
     .validate()
     .map_err(|e| format!("start.{e}"))?;
-    raw.scene
-        .validate()
-        .map_err(|e| format!("the embedded scene: {e}"))?;
+    raw.scene.validate().map_err(|e| embedded("[scene]", e))?;
     budget("start.budget", raw.start.budget)?;
     let end = End {
         steps: raw.end.steps,
         particles: raw.end.particles,
         state_hash: parse_hash("end.state_hash", &raw.end.state_hash)?,
     };
+    if raw.events.len() != raw.end.events {
+        return Err(format!(
+            "end.events says {} events but the file has {}: it is cut short or was edited",
+            raw.end.events,
+            raw.events.len()
+        ));
+    }
     let mut events = Vec::with_capacity(raw.events.len());
     let mut floor = 0;
+    let mut checkpoint = CHECKPOINT_EVERY;
     for (i, e) in raw.events.into_iter().enumerate() {
         let n = i + 1;
         let event = event_from(e).map_err(|reason| format!("event {n}: {reason}"))?;
+        let what = format!("event {n} ({}) at step {}", event.kind.name(), event.step);
         if event.step < floor {
             return Err(format!(
-                "event {n} ({}) is at step {} but an earlier event of the same world is at step {floor}: events out of order",
-                event.kind.name(),
-                event.step
+                "{what} comes after an event of the same world at step {floor}: events out of order"
             ));
         }
-        floor = if event.kind.starts_a_world() {
-            0
+        if matches!(event.kind, EventKind::Checkpoint { .. }) {
+            if event.step != checkpoint {
+                return Err(format!(
+                    "{what}: the next checkpoint is due at step {checkpoint}"
+                ));
+            }
+            checkpoint += CHECKPOINT_EVERY;
+        } else if event.step >= checkpoint {
+            return Err(format!(
+                "{what}: the checkpoint at step {checkpoint} is missing"
+            ));
+        }
+        (floor, checkpoint) = if event.kind.starts_a_world() {
+            (0, CHECKPOINT_EVERY)
         } else {
-            event.step
+            (event.step, checkpoint)
         };
         events.push(event);
     }
     if end.steps < floor {
         return Err(format!(
             "end.steps is {} but the last world's events reach step {floor}",
+            end.steps
+        ));
+    }
+    if end.steps >= checkpoint {
+        return Err(format!(
+            "end.steps is {} but the checkpoint at step {checkpoint} is missing",
             end.steps
         ));
     }
@@ -339,9 +368,7 @@ fn event_from(e: EventToml) -> Result<Event, String> {
         }
         EventToml::Reset { step } => (step, EventKind::Reset),
         EventToml::Scene { step, scene } => {
-            scene
-                .validate()
-                .map_err(|e| format!("the embedded scene: {e}"))?;
+            scene.validate().map_err(|e| embedded("its scene", e))?;
             (step, EventKind::Scene(scene))
         }
         EventToml::Pause { step, on } => (step, EventKind::Pause(on)),
@@ -395,6 +422,15 @@ fn switch_from(what: &str, to: &str) -> Result<Switch, String> {
     Ok(switch)
 }
 
+/// A bad embedded scene's error, naming the table instead of a file.
+fn embedded(table: &str, e: SceneError) -> String {
+    SceneError {
+        file: table.into(),
+        ..e
+    }
+    .to_string()
+}
+
 fn budget(name: &str, n: u32) -> Result<u32, String> {
     if (1..=MAX_PARTICLES).contains(&n) {
         Ok(n)
@@ -429,4 +465,160 @@ fn toml_reason(text: &str, e: &toml::de::Error) -> String {
         format!("line {line}, column {column}: ")
     });
     format!("{}{}", at.unwrap_or_default(), e.message().trim())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn recording(events: Vec<Event>, steps: u64) -> Recording {
+        Recording {
+            program: "test".into(),
+            scene: Scene::default_scene().with_particles(1000).unwrap(),
+            strategy: Strategy {
+                threads: 2,
+                ..Strategy::default()
+            },
+            budget: 1000,
+            events,
+            end: End {
+                steps,
+                particles: 999,
+                state_hash: 0x0123_4567_89ab_cdef,
+            },
+        }
+    }
+
+    fn at(step: u64, kind: EventKind) -> Event {
+        Event { step, kind }
+    }
+
+    fn every_kind() -> Recording {
+        let checkpoint = |h| EventKind::Checkpoint {
+            state_hash: h,
+            particles: 5,
+        };
+        recording(
+            vec![
+                at(3, EventKind::Switch(Switch::Layout(Layout::Aos))),
+                at(3, EventKind::Switch(Switch::Threads(1))),
+                at(
+                    4,
+                    EventKind::Mouse {
+                        at: Some(Vec2::new(1.5, -2.0)),
+                        repel: true,
+                    },
+                ),
+                at(
+                    9,
+                    EventKind::Mouse {
+                        at: None,
+                        repel: false,
+                    },
+                ),
+                at(9, EventKind::Budget(500)),
+                at(10, EventKind::Pause(true)),
+                at(10, EventKind::SingleStep),
+                at(CHECKPOINT_EVERY, checkpoint(7)),
+                at(CHECKPOINT_EVERY + 1, EventKind::Reset),
+                at(2, EventKind::Scene(Box::new(Scene::default_scene()))),
+                at(CHECKPOINT_EVERY, checkpoint(u64::MAX)),
+            ],
+            CHECKPOINT_EVERY + 5,
+        )
+    }
+
+    fn refused(text: &str) -> String {
+        parse("r.replay", text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn every_kind_of_event_round_trips() {
+        let r = every_kind();
+        assert_eq!(parse("r.replay", &to_text(&r)), Ok(r));
+    }
+
+    #[test]
+    fn bad_values_name_the_event_and_the_field() {
+        let text = to_text(&every_kind());
+        for (from, to, needle) in [
+            (
+                "to = \"aos\"",
+                "to = \"diagonal\"",
+                "event 1: to: unknown layout 'diagonal'",
+            ),
+            (
+                "what = \"threads\"\nto = \"1\"",
+                "what = \"threads\"\nto = \"0\"",
+                "event 2: to: threads = 0",
+            ),
+            (
+                "what = \"layout\"",
+                "what = \"colour\"",
+                "event 1: what: unknown switch 'colour'",
+            ),
+            (
+                "to = 500",
+                "to = 0",
+                "event 5: to: 0 is not a particle budget",
+            ),
+            (
+                "budget = 1000",
+                "budget = 0",
+                "start.budget: 0 is not a particle budget",
+            ),
+            ("threads = 2", "threads = 0", "start.threads = 0"),
+            (
+                "state_hash = \"0000000000000007\"",
+                "state_hash = \"7\"",
+                "event 8: state_hash: '7' is not 16 hex digits",
+            ),
+            (
+                "events = 11",
+                "events = 12",
+                "end.events says 12 events but the file has 11",
+            ),
+            (
+                "format = \"sim-replay\"",
+                "format = \"png\"",
+                "not a recording",
+            ),
+            ("version = 1", "version = 0", "version: 0 is not a version"),
+            ("version = 1\n", "", "version: missing is not a version"),
+            (
+                "at = [1.5, -2.0]",
+                "at = [nan, 0.0]",
+                "event 3: mouse: `at` must be finite",
+            ),
+        ] {
+            assert!(text.contains(from), "{from}");
+            let message = refused(&text.replacen(from, to, 1));
+            assert!(message.starts_with("r.replay: "), "{message}");
+            assert!(message.contains(needle), "{needle}: {message}");
+        }
+    }
+
+    #[test]
+    fn steps_must_not_go_back_and_checkpoints_must_not_be_missing() {
+        let mut r = every_kind();
+        r.events.swap(0, 2);
+        assert!(refused(&to_text(&r)).contains(
+            "event 2 (switch) at step 3 comes after an event of the same world at step 4"
+        ));
+        let mut r = every_kind();
+        r.events.remove(7);
+        assert!(
+            refused(&to_text(&r))
+                .contains("event 8 (reset) at step 1201: the checkpoint at step 1200 is missing")
+        );
+        let mut r = every_kind();
+        r.end.steps = 5 * CHECKPOINT_EVERY; // would run for ever without checkpoints
+        assert!(refused(&to_text(&r)).contains("the checkpoint at step 2400 is missing"));
+        let mut r = every_kind();
+        r.end.steps = 1;
+        assert!(
+            refused(&to_text(&r))
+                .contains("end.steps is 1 but the last world's events reach step 1200")
+        );
+    }
 }
