@@ -136,6 +136,11 @@ impl<'a> Pairs<'a> {
         Ok(Pairs { a, b })
     }
 
+    /// The two columns again, e.g. to hand a chunk to a kernel written for them alone.
+    pub fn into_columns(self) -> (&'a mut [Vec2], &'a mut [Vec2]) {
+        (self.a, self.b)
+    }
+
     /// Runs `kernel` on every row: two rows per `Vec4`, the odd last one on `Vec2`.
     /// Returns the sum of the kernel's counts.
     #[inline]

@@ -63,10 +63,26 @@ pub struct NeighbourTally<'c> {
 /// Applies attractors and neighbour repulsion to the velocities of one chunk of rows.
 ///
 /// Compiled twice: for baseline x86-64 and for AVX2 (picked at run time when the CPU has
-/// it). The second only changes the instruction encoding (three-operand VEX, fewer register
-/// copies): Rust never fuses a multiply and an add on its own, so both give the same bits.
+/// it). The second can only change the instruction encoding (three-operand VEX, fewer
+/// register copies): Rust never fuses a multiply and an add on its own, so both give the
+/// same bits (a test runs both on the same rows and compares them). With rustc 1.95 the
+/// per-row loop lives in the storage's `Rows::for_each`, which LLVM does not inline into
+/// the AVX2 clone, so both clones still run the same baseline loop.
 #[multiversion::multiversion(targets("x86_64+avx2"))]
 pub fn forces<'a>(
+    rows: impl Rows<'a, Item = particle::Mut<'a>>,
+    field: &ForceField,
+    grid: Option<&Grid>,
+    dt: f32,
+    tally: &NeighbourTally,
+) {
+    forces_body(rows, field, grid, dt, tally)
+}
+
+/// The body of [`forces`], inlined into each of its clones; called directly (as the tests
+/// do), the baseline one.
+#[inline(always)]
+fn forces_body<'a>(
     rows: impl Rows<'a, Item = particle::Mut<'a>>,
     field: &ForceField,
     grid: Option<&Grid>,
@@ -245,10 +261,11 @@ pub struct MotionLanes<L> {
 /// Gravity, drag, symplectic Euler and wall bounces for every row, split into chunks of
 /// `chunk_rows` over the current rayon pool. Returns the bounces.
 ///
-/// SoA columns run the kernel on `Vec4` lanes holding two particles (see [`Pairs`]); AoS
-/// rows run it on one `Vec2` per particle. Every lane does the same IEEE operations in both
-/// cases, so the layouts give bit-identical results (for NaN lanes, the same NaN-ness: Rust
-/// leaves NaN bits open).
+/// SoA columns run the kernel on `Vec4` lanes holding two particles (see [`Pairs`]), or,
+/// when the CPU has AVX2 (detected at run time), on 256-bit vectors holding four; AoS rows
+/// run it on one `Vec2` per particle. Every lane does the same IEEE operations in every
+/// case, so layouts and instruction sets give bit-identical results (for NaN lanes, the
+/// same NaN-ness: Rust leaves NaN bits open).
 pub fn integrate(rows: RowsMut<'_, Particle>, m: &Motion, chunk_rows: usize) -> u64 {
     let bounces = AtomicU64::new(0);
     let add = |n: u64| {
@@ -260,13 +277,144 @@ pub fn integrate(rows: RowsMut<'_, Particle>, m: &Motion, chunk_rows: usize) -> 
         ByLayout::Soa(columns) => {
             let pairs = Pairs::new(columns.position, columns.velocity)
                 .expect("the columns of one storage have one length");
-            for_each_chunk(pairs, chunk_rows, &|chunk, _| add(chunk.run(m)));
+            for_each_chunk(pairs, chunk_rows, &|chunk, _| {
+                add(integrate_columns(chunk, m))
+            });
         }
         ByLayout::Aos(rows) => {
             for_each_chunk(rows, chunk_rows, &|chunk, _| add(integrate_rows(chunk, m)))
         }
     }
     bounces.into_inner()
+}
+
+/// [`integrate`] on one chunk of SoA columns. With AVX2 (detected at run time), four
+/// particles per 256-bit vector ([`avx2::integrate`]); otherwise two per `Vec4`
+/// ([`integrate_columns_baseline`]). The same bits either way: a test runs both.
+#[multiversion::multiversion(targets("x86_64+avx2"))]
+fn integrate_columns(pairs: Pairs<'_>, m: &Motion) -> u64 {
+    multiversion::target::match_target! {
+        "x86_64+avx2" => avx2::integrate(pairs, m),
+        _ => integrate_columns_baseline(pairs, m),
+    }
+}
+
+/// [`integrate_columns`] on the baseline instruction set: [`Motion::apply`] on `Vec4` lanes.
+#[inline(always)]
+fn integrate_columns_baseline(pairs: Pairs<'_>, m: &Motion) -> u64 {
+    pairs.run(m)
+}
+
+/// [`Motion::apply`] on 256-bit vectors: four interleaved particles `x0 y0 .. x3 y3`.
+///
+/// Written with `core::arch` intrinsics because no safe, stable type gives LLVM eight
+/// `f32` lanes to keep (glam's `Vec4` is SSE; an eight-`f32` array gets vectorised across
+/// loop iterations instead, with a gather per lane). Each lane does the same IEEE
+/// operations, in the same order, as `Motion::apply` on `Vec4`: `max`, `min` and the
+/// not-equal compare are the same instructions, 256 bits wide; the bounce factor is built
+/// with bit operations instead of a select but has the same bits. The intrinsics are safe
+/// to call here because the function enables AVX2; it is reached only through the clone of
+/// [`integrate_columns`] that multiversion picks when the CPU has AVX2.
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use super::Motion;
+    use crate::lanes::Pairs;
+    use core::arch::x86_64::*;
+    use glam::{Vec2, Vec4, Vec4Swizzles};
+
+    /// Iterations (eight rows each) per flush of the per-lane bounce counts: a lane counts
+    /// at most two per iteration, so its 32 bits cannot overflow.
+    const BLOCK: usize = 1 << 20;
+
+    /// How far ahead of the loop each column is prefetched, in iterations of eight rows
+    /// (64 bytes, one cache line per column): 4 KiB, a page, so the walk to the next page
+    /// starts early too (the hardware prefetchers stop at page boundaries). Beyond the
+    /// caches it pays: at 4M particles the loop ran at 1.2–1.8× the `stream` bound without
+    /// it and 0.6–0.9× with it (`benches/ECS_INTEGRATE.md`, 2026-12-02).
+    const AHEAD: usize = 4096 / size_of::<[Vec2; 8]>();
+
+    /// `Motion`'s parameters in every pair of lanes.
+    struct Params {
+        dt: __m256,
+        gravity_dt: __m256,
+        damping: __m256,
+        bounds: __m256,
+        /// `1.0 ^ -restitution` (bits): xor into 1.0 where a wall was hit.
+        flip: __m256,
+    }
+
+    /// Integrates the rows, eight per iteration (two vectors), the last 0–7 through
+    /// [`Pairs::run`]. Returns the bounces.
+    #[target_feature(enable = "avx2")]
+    pub(super) fn integrate(pairs: Pairs<'_>, m: &Motion) -> u64 {
+        let repeat = |xy: Vec2| _mm256_setr_ps(xy.x, xy.y, xy.x, xy.y, xy.x, xy.y, xy.x, xy.y);
+        let k = Params {
+            dt: _mm256_set1_ps(m.dt),
+            gravity_dt: repeat(m.gravity_dt),
+            damping: _mm256_set1_ps(m.damping),
+            bounds: repeat(m.bounds),
+            flip: _mm256_xor_ps(_mm256_set1_ps(1.0), _mm256_set1_ps(-m.restitution)),
+        };
+        let (positions, velocities) = pairs.into_columns();
+        let (p8, p_rest) = positions.as_chunks_mut::<8>();
+        let (v8, v_rest) = velocities.as_chunks_mut::<8>();
+        let mut bounces = 0u64;
+        for (p8, v8) in p8.chunks_mut(BLOCK).zip(v8.chunks_mut(BLOCK)) {
+            let (p_next, v_next) = (p8.as_ptr(), v8.as_ptr());
+            // -1 (all bits) in a lane per hit, subtracted: per-lane hit counts.
+            let mut hits = _mm256_setzero_si256();
+            for (i, (p8, v8)) in p8.iter_mut().zip(v8.iter_mut()).enumerate() {
+                // A prefetch never faults, so running past the end is harmless.
+                _mm_prefetch::<_MM_HINT_T0>(p_next.wrapping_add(i + AHEAD).cast());
+                _mm_prefetch::<_MM_HINT_T0>(v_next.wrapping_add(i + AHEAD).cast());
+                let (p4, _) = p8.as_chunks_mut::<4>();
+                let (v4, _) = v8.as_chunks_mut::<4>();
+                for (p, v) in p4.iter_mut().zip(v4) {
+                    let (x, v_new, out) = step(&k, load(p), load(v));
+                    (*p, *v) = (store(x), store(v_new));
+                    hits = _mm256_sub_epi32(hits, _mm256_castps_si256(out));
+                }
+            }
+            let sum = _mm_add_epi32(
+                _mm256_castsi256_si128(hits),
+                _mm256_extracti128_si256::<1>(hits),
+            );
+            let lanes = Vec4::from(_mm_castsi128_ps(sum)).to_array();
+            bounces += lanes.map(|n| u64::from(n.to_bits())).iter().sum::<u64>();
+        }
+        let rest = Pairs::new(p_rest, v_rest).expect("columns of equal length");
+        bounces + rest.run(m)
+    }
+
+    /// One group: new positions, new velocities, and the lanes that hit a wall.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn step(k: &Params, position: __m256, velocity: __m256) -> (__m256, __m256, __m256) {
+        let v = _mm256_mul_ps(_mm256_add_ps(velocity, k.gravity_dt), k.damping);
+        let x = _mm256_add_ps(position, _mm256_mul_ps(v, k.dt));
+        let inside = _mm256_min_ps(_mm256_max_ps(x, _mm256_setzero_ps()), k.bounds);
+        let out = _mm256_cmp_ps::<_CMP_NEQ_UQ>(inside, x);
+        let factor = _mm256_xor_ps(_mm256_set1_ps(1.0), _mm256_and_ps(out, k.flip));
+        (inside, _mm256_mul_ps(v, factor), out)
+    }
+
+    /// Four rows in one vector (LLVM merges the eight reads into one load).
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn load(r: &[Vec2; 4]) -> __m256 {
+        _mm256_setr_ps(
+            r[0].x, r[0].y, r[1].x, r[1].y, r[2].x, r[2].y, r[3].x, r[3].y,
+        )
+    }
+
+    /// The vector as four rows (LLVM merges the writes into one store).
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn store(a: __m256) -> [Vec2; 4] {
+        let lo = Vec4::from(_mm256_castps256_ps128(a));
+        let hi = Vec4::from(_mm256_extractf128_ps::<1>(a));
+        [lo.xy(), lo.zw(), hi.xy(), hi.zw()]
+    }
 }
 
 /// [`integrate`] on rows visited one by one (the AoS path, also usable on any rows).
@@ -452,6 +600,182 @@ mod tests {
             assert_eq!(bits(rows[i].bundle.velocity), bits(v), "row velocity {i}");
             assert_eq!(bits(positions[i]), bits(x), "column position {i}");
             assert_eq!(bits(velocities[i]), bits(v), "column velocity {i}");
+        }
+    }
+
+    /// Whether this CPU runs the AVX2 clones; if not, says which test is skipped and why.
+    fn has_avx2(test: &str) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        let avx2 = std::arch::is_x86_feature_detected!("avx2");
+        #[cfg(not(target_arch = "x86_64"))]
+        let avx2 = false;
+        if !avx2 {
+            eprintln!("{test}: skipped, this CPU has no AVX2 (only the baseline path runs here)");
+        }
+        avx2
+    }
+
+    /// Equal bits (or both NaN) in every row; the index of the first row that differs.
+    fn first_difference(a: &[Vec2], b: &[Vec2]) -> Option<usize> {
+        assert_eq!(a.len(), b.len());
+        (0..a.len()).find(|&i| !same(a[i], b[i]))
+    }
+
+    #[test]
+    fn integrate_gives_the_same_bits_with_and_without_avx2() {
+        if !has_avx2("integrate_gives_the_same_bits_with_and_without_avx2") {
+            return;
+        }
+        // Lands exactly on the walls (0 and 10 on x, 0 and 8 on y) from either side, or
+        // stays on them: dt 0.25, no gravity, no drag, so `x + v dt` is exact.
+        let walls = Motion {
+            dt: 0.25,
+            gravity_dt: Vec2::ZERO,
+            damping: 1.0,
+            bounds: Vec2::new(10.0, 8.0),
+            restitution: 0.5,
+        };
+        let on_walls = [
+            (Vec2::new(9.0, 7.0), Vec2::new(4.0, 4.0)),
+            (Vec2::new(1.0, 1.0), Vec2::new(-4.0, -4.0)),
+            (Vec2::new(10.0, 8.0), Vec2::ZERO),
+            (Vec2::new(0.0, -0.0), Vec2::new(-0.0, -0.0)),
+            (Vec2::new(-0.0, 0.0), Vec2::new(0.0, -0.0)),
+            (Vec2::new(11.0, 9.0), Vec2::new(-4.0, -4.0)),
+            (Vec2::new(-1.0, -1.0), Vec2::new(4.0, 4.0)),
+        ];
+        // Every length up to three whole iterations of the wide loop (8 rows each) plus
+        // every tail, then longer runs.
+        for m in [AWKWARD_MOTION, walls] {
+            for n in (0..=27).chain([81, 1000, 4099]) {
+                let rows = awkward(n, true);
+                let mut positions: Vec<Vec2> = rows.iter().map(|p| p.bundle.position).collect();
+                let mut velocities: Vec<Vec2> = rows.iter().map(|p| p.bundle.velocity).collect();
+                for (i, (p, v)) in on_walls.iter().cycle().take(n / 3).enumerate() {
+                    (positions[3 * i], velocities[3 * i]) = (*p, *v);
+                }
+                let (mut p_base, mut v_base) = (positions.clone(), velocities.clone());
+                // A few steps, so bounced and clamped rows step again.
+                for step in 0..3 {
+                    let wide =
+                        integrate_columns(Pairs::new(&mut positions, &mut velocities).unwrap(), &m);
+                    let base = integrate_columns_baseline(
+                        Pairs::new(&mut p_base, &mut v_base).unwrap(),
+                        &m,
+                    );
+                    let at = format!("n = {n}, step {step}, {m:?}");
+                    assert_eq!(wide, base, "bounces, {at}");
+                    assert_eq!(
+                        first_difference(&positions, &p_base),
+                        None,
+                        "positions, {at}"
+                    );
+                    assert_eq!(
+                        first_difference(&velocities, &v_base),
+                        None,
+                        "velocities, {at}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// `n` particles for the forces test: clusters of every size from 1 to 12 candidates
+    /// per cell (runs of every length, with and without a tail of the four-wide loop), and
+    /// every few rows an awkward position, velocity or mass.
+    fn crowd(n: usize) -> Vec<AosRow<Particle>> {
+        let mut rows = particles(n);
+        let mut cluster = (0, 0);
+        for (i, p) in rows.iter_mut().enumerate() {
+            // Cluster k sits in cell (k % 9, k / 9 % 9) of a 10 x 10 grid of 1 x 1 cells.
+            let (k, j) = cluster;
+            let cell = Vec2::new((k % 9) as f32 + 0.5, (k / 9 % 9) as f32 + 0.5);
+            let jitter = Vec2::new((j as f32 * 0.37).sin(), (j as f32 * 0.61).cos()) * 0.45;
+            p.bundle.position = cell + jitter;
+            p.bundle.velocity = Vec2::new(0.5 - (i % 7) as f32 * 0.25, (i % 5) as f32 * 0.5);
+            p.bundle.mass = 0.5 + (i % 3) as f32;
+            cluster = if j >= k % 12 { (k + 1, 0) } else { (k, j + 1) };
+            let odd = |k: usize| AWKWARD[(i / 7 + k) % AWKWARD.len()];
+            match i % 7 {
+                1 => p.bundle.position.x = odd(0),
+                2 => p.bundle.position = Vec2::new(odd(1), odd(2)),
+                3 => p.bundle.velocity = Vec2::new(odd(3), -odd(4)),
+                4 => p.bundle.mass = odd(5),
+                _ => {}
+            }
+        }
+        rows
+    }
+
+    #[test]
+    fn forces_gives_the_same_bits_with_and_without_avx2() {
+        if !has_avx2("forces_gives_the_same_bits_with_and_without_avx2") {
+            return;
+        }
+        let pull = |x: f32, y: f32, strength: f32, softening2: f32| Pull {
+            position: Vec2::new(x, y),
+            strength,
+            softening2,
+        };
+        let mut field = ForceField {
+            repulsion_radius: 1.0,
+            repulsion_strength: 50.0,
+            count: 4,
+            ..ForceField::default()
+        };
+        // One repelling, one on a particle with no softening (0/0 there), one at a wall.
+        field.pulls[..4].copy_from_slice(&[
+            pull(3.0, 4.0, 200.0, 0.25),
+            pull(6.5, 2.5, -80.0, 1.0),
+            pull(0.5, 0.5, 10.0, 0.0),
+            pull(10.0, 0.0, 5.0, 1e-6),
+        ]);
+        let geometry = crate::grid::GridGeometry::new(10.0, 10.0, 1.0).unwrap();
+        for n in [1, 2, 3, 5, 8, 13, 99, 301, 1000] {
+            for layout in crate::storage::Layout::ALL {
+                let rows = crowd(n);
+                let positions: Vec<Vec2> = rows.iter().map(|r| r.bundle.position).collect();
+                let arena = crate::arena::Arena::new();
+                let grid = Grid::build(&arena, geometry, &positions);
+                for grid in [Some(&grid), None] {
+                    // Returns the velocities and the two counters.
+                    let run = |wide: bool| {
+                        let mut storage = crate::storage::Storage::new(layout);
+                        for r in &rows {
+                            storage.spawn(r.bundle);
+                        }
+                        let mut counters = Counters::new(Padding::Padded, 1);
+                        let tally = NeighbourTally {
+                            cells_visited: counters.register("cells_visited"),
+                            neighbour_checks: counters.register("neighbour_checks"),
+                            counters: &counters,
+                        };
+                        crate::with_rows!(storage.rows_mut(), |rows| if wide {
+                            forces(rows, &field, grid, 0.25, &tally)
+                        } else {
+                            forces_body(rows, &field, grid, 0.25, &tally)
+                        });
+                        let velocities: Vec<Vec2> = (0..storage.len())
+                            .map(|i| storage.row(i).unwrap().1.velocity)
+                            .collect();
+                        let counts = [tally.cells_visited, tally.neighbour_checks]
+                            .map(|c| counters.total(c));
+                        (velocities, counts)
+                    };
+                    let ((wide, wide_counts), (base, base_counts)) = (run(true), run(false));
+                    let at = format!("n = {n}, {layout:?}, grid: {}", grid.is_some());
+                    assert_eq!(wide_counts, base_counts, "counters, {at}");
+                    assert_eq!(first_difference(&wide, &base), None, "velocities, {at}");
+                    let pushed = wide
+                        .iter()
+                        .zip(&rows)
+                        .filter(|(v, r)| **v != r.bundle.velocity);
+                    assert!(
+                        n < 8 || pushed.count() > n / 2,
+                        "most rows feel a force, {at}"
+                    );
+                }
+            }
         }
     }
 
