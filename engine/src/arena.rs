@@ -238,6 +238,8 @@ impl Arena {
     /// arena.set_mode(AllocMode::Heap);
     /// let xs = arena.alloc_slice_copy(&[1u32, 2, 3]);
     /// assert_eq!(xs, &[1, 2, 3]);
+    /// arena.reset(); // frees the block
+    /// arena.alloc_slice_copy(&[4u32, 5]);
     /// assert_eq!(arena.stats().allocations, 1); // one block from the global allocator
     /// ```
     pub fn set_mode(&mut self, mode: AllocMode) {

@@ -8,7 +8,7 @@
 //! |---|---|
 //! | `stash` | if a renderer asked for it ([`ParticleSim::keep_previous_positions`]), keeps every position as the step starts, in the frame arena, to interpolate from |
 //! | `forces` | bins positions into a grid (timed as `grid`) and applies attractors and neighbour repulsion (parallel) |
-//! | `integrate` | gravity, drag, motion, wall bounces (parallel, `Vec4` lanes on SoA) |
+//! | `integrate` | gravity, drag, motion, wall bounces (parallel; on SoA, AVX2 picked at run time, else `Vec4` lanes) |
 //! | `age` | lifetimes; the dead are queued as despawns through the command buffer (parallel) |
 //! | `emit` | emitters queue spawns up to the budget (serial: it draws from the RNG) |
 //!
@@ -39,7 +39,7 @@ use glam::Vec2;
 use rand::SeedableRng;
 use rand_pcg::Pcg64Mcg;
 use scene::{MAX_PARTICLES, Scene, SceneError};
-use systems::{ForceField, MAX_ATTRACTORS, Motion, NeighbourTally, Pull};
+use systems::{Attractor, ForceField, MAX_ATTRACTORS, Motion, NeighbourTally};
 
 /// With neighbour forces on, the storage is reordered into grid-cell order this often (in
 /// steps), so the rows a neighbour query reads sit next to each other in memory.
@@ -94,7 +94,7 @@ pub struct ParticleState {
     /// The force field of the step, read by the workers through the lock strategy.
     field: SharedParams<ForceField>,
     base_field: ForceField,
-    mouse: Option<Pull>,
+    mouse: Option<Attractor>,
     grid: Option<GridGeometry>,
     motion: Motion,
     budget: u32,
@@ -361,7 +361,7 @@ impl ParticleSim {
     /// releases it. Takes effect from the next step.
     pub fn set_mouse(&mut self, at: Option<Vec2>, repel: bool) {
         let strength = self.state.scene.forces.mouse_strength * if repel { -1.0 } else { 1.0 };
-        self.state.mouse = at.map(|position| Pull {
+        self.state.mouse = at.map(|position| Attractor {
             position,
             strength,
             softening2: 400.0,
@@ -411,7 +411,7 @@ fn stash(world: &mut World<Particle>, state: &mut ParticleState) {
 fn forces(world: &mut World<Particle>, state: &mut ParticleState) {
     let mut field = state.base_field;
     if let Some(mouse) = state.mouse {
-        field.pulls[field.count] = mouse;
+        field.attractors[field.count] = mouse;
         field.count += 1;
     }
     let strategy = world.strategy();
@@ -503,7 +503,7 @@ fn emit(world: &mut World<Particle>, state: &mut ParticleState) {
 fn base_field(scene: &Scene) -> ForceField {
     let mut field = ForceField::default();
     for a in scene.attractors.iter().take(MAX_ATTRACTORS) {
-        field.pulls[field.count] = Pull {
+        field.attractors[field.count] = Attractor {
             position: Vec2::from(a.position),
             strength: a.strength,
             softening2: a.softening * a.softening,

@@ -14,7 +14,7 @@
 //! Because every strategy gives the same state, a replay may hold any strategy instead of
 //! the recorded switches and must still end on the recorded hash.
 //!
-//! The file format is in [`file`].
+//! The file format is in [`file`](mod@file).
 
 pub mod file;
 

@@ -117,7 +117,7 @@ pub struct Repulsion {
 pub struct Attractor {
     /// Where it is.
     pub position: [f32; 2],
-    /// Pull: the acceleration is `strength * d / (d² + softening²)` towards the point, at
+    /// The acceleration is `strength * d / (d² + softening²)` towards the point, at
     /// distance `d` (a 1/d law: orbits far out all have speed `sqrt(strength)`).
     pub strength: f32,
     /// Softening length that avoids infinite pull at the centre.

@@ -19,9 +19,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// The most attractors a scene may have (the mouse adds one more).
 pub const MAX_ATTRACTORS: usize = 8;
 
-/// A point attractor in a form ready for the inner loop.
+/// A point attractor in a form ready for the inner loop (the scene's [`scene::Attractor`](super::scene::Attractor), with its softening squared).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct Pull {
+pub struct Attractor {
     /// Where it pulls to.
     pub position: Vec2,
     /// `strength` of the 1/d law (negative repels).
@@ -33,9 +33,9 @@ pub struct Pull {
 /// Parameters of the forces system: shared read-mostly between workers.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct ForceField {
-    /// Active attractors (`pulls[..count]`); the mouse is one of them when held.
-    pub pulls: [Pull; MAX_ATTRACTORS + 1],
-    /// How many of `pulls` are active.
+    /// Active attractors (`attractors[..count]`); the mouse is one of them when held.
+    pub attractors: [Attractor; MAX_ATTRACTORS + 1],
+    /// How many of `attractors` are active.
     pub count: usize,
     /// Neighbour repulsion radius (0: off).
     pub repulsion_radius: f32,
@@ -89,14 +89,14 @@ fn forces_body<'a>(
     dt: f32,
     tally: &NeighbourTally,
 ) {
-    let pulls = &field.pulls[..field.count];
+    let attractors = &field.attractors[..field.count];
     let kernel = Repulsion::new(field.repulsion_radius);
     rows.for_each(|p| {
         let here = *p.position;
         let mut accel = Vec2::ZERO;
-        for pull in pulls {
-            let d = pull.position - here;
-            accel += d * (pull.strength / (d.length_squared() + pull.softening2));
+        for a in attractors {
+            let d = a.position - here;
+            accel += d * (a.strength / (d.length_squared() + a.softening2));
         }
         if let Some(grid) = grid {
             // x and y of the push, summed in four lanes.
@@ -712,7 +712,7 @@ mod tests {
         if !has_avx2("forces_gives_the_same_bits_with_and_without_avx2") {
             return;
         }
-        let pull = |x: f32, y: f32, strength: f32, softening2: f32| Pull {
+        let pull = |x: f32, y: f32, strength: f32, softening2: f32| Attractor {
             position: Vec2::new(x, y),
             strength,
             softening2,
@@ -724,7 +724,7 @@ mod tests {
             ..ForceField::default()
         };
         // One repelling, one on a particle with no softening (0/0 there), one at a wall.
-        field.pulls[..4].copy_from_slice(&[
+        field.attractors[..4].copy_from_slice(&[
             pull(3.0, 4.0, 200.0, 0.25),
             pull(6.5, 2.5, -80.0, 1.0),
             pull(0.5, 0.5, 10.0, 0.0),

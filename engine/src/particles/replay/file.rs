@@ -39,7 +39,7 @@
 //! Other kinds: `budget` (`to`), `reset`, `scene` (with a whole `scene` table; a reset or a
 //! scene starts a new world at step 0), `pause` (`on`), `single_step`, and `checkpoint`
 //! (`state_hash`, `particles`). Within a world, steps never decrease, and there is a
-//! checkpoint at every multiple of [`CHECKPOINT_EVERY`](super::CHECKPOINT_EVERY) steps the
+//! checkpoint at every multiple of [`CHECKPOINT_EVERY`] steps the
 //! world reached (before the other events of that step): so a file's work is bounded by its
 //! size.
 
