@@ -357,6 +357,11 @@ impl ParticleSim {
         self.world.counters().totals()
     }
 
+    /// Whether the mouse attractor is held (by the user, or by a replayed recording).
+    pub fn mouse_held(&self) -> bool {
+        self.state.mouse.is_some()
+    }
+
     /// Holds the mouse attractor at `at` (world units); `repel` pushes instead. `None`
     /// releases it. Takes effect from the next step.
     pub fn set_mouse(&mut self, at: Option<Vec2>, repel: bool) {
@@ -467,22 +472,19 @@ fn age(world: &mut World<Particle>, state: &mut ParticleState) {
     let live = world.len();
     world.commands_mut().reserve(live, 0);
     let (storage, shared) = world.split();
-    let (commands, counters, died, dt) = (
-        shared.commands,
-        shared.counters,
-        state.ids.died,
-        state.motion.dt,
-    );
-    with_rows!(storage.rows_mut(), |rows| for_each_chunk(
-        rows,
-        shared.chunk_rows,
-        &|c, first| {
-            let n = systems::age(c, dt, &mut commands.writer(first));
-            if n > 0 {
-                counters.add(died, n);
-            }
+    let (counters, died) = (shared.counters, state.ids.died);
+    let deaths = |n: u64| {
+        if n > 0 {
+            counters.add(died, n);
         }
-    ));
+    };
+    systems::age(
+        storage.rows_mut(),
+        state.motion.dt,
+        shared.chunk_rows,
+        shared.commands,
+        &deaths,
+    );
 }
 
 fn emit(world: &mut World<Particle>, state: &mut ParticleState) {
