@@ -393,7 +393,7 @@ impl App {
         hud.paused = self.session.paused();
         hud.conditions = Conditions::new(
             world.scene(),
-            self.mouse.held().is_some(),
+            world.mouse_held(),
             world.previous_positions().is_some(),
         );
         hud.counters.clear();
