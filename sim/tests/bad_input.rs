@@ -3,16 +3,8 @@
 //! The table in docs/bad-input.md lists the same cases with their messages.
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
-
-fn sim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sim"))
-        .args(args)
-        .env_remove("DISPLAY")
-        .env_remove("WAYLAND_DISPLAY")
-        .output()
-        .expect("the sim binary runs")
-}
+mod common;
+use common::sim;
 
 fn scene_file(name: &str, text: &[u8]) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("sim-bad-input-{}", std::process::id()));

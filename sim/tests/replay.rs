@@ -14,7 +14,9 @@ use sim::app::scenes::Catalog;
 use sim::app::session::{Overrides, Session};
 use sim::bindings::SimAction;
 use std::path::PathBuf;
-use std::process::{Command, Output};
+mod common;
+use common::sim;
+use std::process::Output;
 
 const FRAME: f64 = 1.0 / 60.0;
 
@@ -148,15 +150,6 @@ fn a_tampered_checkpoint_is_found_where_it_diverges() {
         d.to_string()
             .starts_with(&format!("first divergence at step {step}"))
     );
-}
-
-fn sim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sim"))
-        .args(args)
-        .env_remove("DISPLAY")
-        .env_remove("WAYLAND_DISPLAY")
-        .output()
-        .expect("the sim binary runs")
 }
 
 fn write(name: &str, text: &str) -> PathBuf {
