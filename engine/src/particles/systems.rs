@@ -449,7 +449,8 @@ pub fn age(
     }
 }
 
-/// Rows per block of [`age_columns`]: the ages of a block are stepped and compared together.
+/// Rows per block when [`age`] runs on SoA columns: the ages of a block are stepped and
+/// compared together.
 pub const AGE_BLOCK: usize = 32;
 
 /// [`age`] on SoA columns: `age += dt` for a block at once, then, only where one of them
