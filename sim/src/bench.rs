@@ -121,37 +121,19 @@ pub fn run(args: &BenchArgs) -> Result<(), Failure> {
         plot::check_path(path).map_err(Failure::runtime)?;
     }
 
-    let mut combos = Vec::new();
-    for &n in &particles {
-        for &layout in &layouts {
-            for &lock in &locks {
-                for &padding in &paddings {
-                    for &t in &threads {
-                        for &alloc in &allocs {
-                            combos.push((
-                                n,
-                                Strategy {
-                                    layout,
-                                    lock,
-                                    padding,
-                                    threads: t,
-                                    alloc,
-                                },
-                            ));
-                        }
-                    }
-                }
-            }
-        }
-    }
+    let combos: Vec<(u32, Strategy)> = particles
+        .iter()
+        .flat_map(|&n| {
+            strategies(&layouts, &locks, &paddings, &threads, &allocs)
+                .into_iter()
+                .map(move |s| (n, s))
+        })
+        .collect();
     let progress = crate::progress::bar(combos.len() as u64 * (warmup + args.steps), "steps");
     let mut rows = Vec::new();
     for (n, strategy) in combos {
         let scene = apply_overrides(base.clone(), Some(n), None).map_err(Failure::usage)?;
-        progress.set_message(format!(
-            "{n} {} {} {} {}t {}",
-            strategy.layout, strategy.lock, strategy.padding, strategy.threads, strategy.alloc
-        ));
+        progress.set_message(format!("{n} {}", describe(strategy)));
         rows.push(measure(
             scene,
             strategy,
@@ -187,6 +169,44 @@ pub fn run(args: &BenchArgs) -> Result<(), Failure> {
         crate::out!("wrote {}", path.display());
     }
     determinism
+}
+
+/// Every combination of the choices, layouts outermost and allocation modes innermost.
+pub(crate) fn strategies(
+    layouts: &[Layout],
+    locks: &[LockStrategy],
+    paddings: &[Padding],
+    threads: &[usize],
+    allocs: &[AllocMode],
+) -> Vec<Strategy> {
+    let mut out = Vec::new();
+    for &layout in layouts {
+        for &lock in locks {
+            for &padding in paddings {
+                for &threads in threads {
+                    for &alloc in allocs {
+                        out.push(Strategy {
+                            layout,
+                            lock,
+                            padding,
+                            threads,
+                            alloc,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A strategy in one short phrase, as progress bars and messages show it:
+/// `soa sharded padded 2t arena`.
+pub(crate) fn describe(s: Strategy) -> String {
+    format!(
+        "{} {} {} {}t {}",
+        s.layout, s.lock, s.padding, s.threads, s.alloc
+    )
 }
 
 /// Writes `rows` as a JSON array to `path`.

@@ -31,7 +31,7 @@ pub fn run(args: &ReplayArgs) -> Result<(), Failure> {
     let verdict = session.play_to_end(|_, _| progress.inc(1));
     progress.finish_and_clear();
     let how = hold.map_or("the recorded strategy and switches".into(), |s| {
-        format!("{} held", describe(s))
+        format!("{} held", bench::describe(s))
     });
     match verdict {
         Ok(()) => {
@@ -61,106 +61,70 @@ fn held(args: &ReplayArgs, recorded: Strategy) -> Result<Option<Strategy>, Failu
             Ok(())
         }
     };
-    let [layouts, locks, paddings, threads, allocs] = lists(args, recorded);
-    one("layout", layouts.len())?;
-    one("lock", locks.len())?;
-    one("padding", paddings.len())?;
-    one("threads", threads.len())?;
-    one("alloc", allocs.len())?;
+    let c = Choices::of(args, recorded);
+    one("layout", c.layouts.len())?;
+    one("lock", c.locks.len())?;
+    one("padding", c.paddings.len())?;
+    one("threads", c.threads.len())?;
+    one("alloc", c.allocs.len())?;
     let any = !(args.layout.is_empty()
         && args.lock.is_empty()
         && args.padding.is_empty()
         && args.threads.is_empty()
         && args.alloc.is_empty());
-    Ok(any.then(|| Strategy {
-        layout: layouts[0].layout,
-        lock: locks[0].lock,
-        padding: paddings[0].padding,
-        threads: threads[0].threads,
-        alloc: allocs[0].alloc,
-    }))
+    Ok(any.then(|| c.strategies()[0]))
 }
 
-/// Each flag's values as strategies differing from `recorded` in that field only (the
-/// recorded value where the flag is absent).
-fn lists(args: &ReplayArgs, recorded: Strategy) -> [Vec<Strategy>; 5] {
-    fn each<T: Copy + PartialEq>(
-        given: &[OneOrAll<T>],
-        all: &[T],
-        recorded: Strategy,
-        set: impl Fn(T) -> Strategy,
-    ) -> Vec<Strategy> {
-        if given.is_empty() {
-            vec![recorded]
-        } else {
-            expand(given, all).into_iter().map(set).collect()
-        }
-    }
-    let threads = if args.threads.is_empty() {
-        vec![recorded]
-    } else {
-        let mut seen: Vec<usize> = Vec::new();
-        for t in &args.threads {
-            if !seen.contains(t) {
-                seen.push(*t);
+/// Each strategy flag's values, or the recorded value where the flag is absent.
+struct Choices {
+    layouts: Vec<Layout>,
+    locks: Vec<LockStrategy>,
+    paddings: Vec<Padding>,
+    threads: Vec<usize>,
+    allocs: Vec<AllocMode>,
+}
+
+impl Choices {
+    fn of(args: &ReplayArgs, recorded: Strategy) -> Choices {
+        fn or<T: Copy + PartialEq>(given: &[OneOrAll<T>], all: &[T], recorded: T) -> Vec<T> {
+            if given.is_empty() {
+                vec![recorded]
+            } else {
+                expand(given, all)
             }
         }
-        seen.into_iter()
-            .map(|threads| Strategy {
-                threads,
-                ..recorded
-            })
-            .collect()
-    };
-    [
-        each(&args.layout, &Layout::ALL, recorded, |layout| Strategy {
-            layout,
-            ..recorded
-        }),
-        each(&args.lock, &LockStrategy::ALL, recorded, |lock| Strategy {
-            lock,
-            ..recorded
-        }),
-        each(&args.padding, &Padding::ALL, recorded, |padding| Strategy {
-            padding,
-            ..recorded
-        }),
-        threads,
-        each(&args.alloc, &AllocMode::ALL, recorded, |alloc| Strategy {
-            alloc,
-            ..recorded
-        }),
-    ]
+        let threads: Vec<OneOrAll<usize>> =
+            args.threads.iter().map(|&t| OneOrAll::One(t)).collect();
+        Choices {
+            layouts: or(&args.layout, &Layout::ALL, recorded.layout),
+            locks: or(&args.lock, &LockStrategy::ALL, recorded.lock),
+            paddings: or(&args.padding, &Padding::ALL, recorded.padding),
+            threads: or(&threads, &[], recorded.threads),
+            allocs: or(&args.alloc, &AllocMode::ALL, recorded.alloc),
+        }
+    }
+
+    fn strategies(&self) -> Vec<Strategy> {
+        bench::strategies(
+            &self.layouts,
+            &self.locks,
+            &self.paddings,
+            &self.threads,
+            &self.allocs,
+        )
+    }
 }
 
 /// `--bench`: the session replayed once per combination, each held, timed step by step.
 fn bench_matrix(args: &ReplayArgs, recording: &Recording) -> Result<(), Failure> {
-    let [layouts, locks, paddings, threads, allocs] = lists(args, recording.strategy);
-    let mut combos = Vec::new();
-    for l in &layouts {
-        for k in &locks {
-            for p in &paddings {
-                for t in &threads {
-                    for a in &allocs {
-                        combos.push(Strategy {
-                            layout: l.layout,
-                            lock: k.lock,
-                            padding: p.padding,
-                            threads: t.threads,
-                            alloc: a.alloc,
-                        });
-                    }
-                }
-            }
-        }
-    }
+    let combos = Choices::of(args, recording.strategy).strategies();
     let steps = (combos.len() as u64).saturating_mul(total_steps(recording));
     let progress = crate::progress::bar(steps, "steps");
     let name = recording.scene.display_name().into_owned();
     let mut rows = Vec::new();
     let mut failed = Vec::new();
     for strategy in combos {
-        progress.set_message(describe(strategy));
+        progress.set_message(bench::describe(strategy));
         let mut session =
             Session::replaying(recording, Some(strategy)).map_err(Failure::runtime)?;
         let mut samples = Samples::default();
@@ -169,7 +133,7 @@ fn bench_matrix(args: &ReplayArgs, recording: &Recording) -> Result<(), Failure>
             progress.inc(1);
         });
         if let Err(d) = verdict {
-            failed.push(format!("{}: {d}", describe(strategy)));
+            failed.push(format!("{}: {d}", bench::describe(strategy)));
         }
         let world = session.world();
         rows.push(samples.into_row(name.clone(), recording.budget, strategy, world, None));
@@ -206,11 +170,4 @@ fn total_steps(recording: &Recording) -> u64 {
         .filter(|e| e.kind.starts_a_world())
         .fold(0u64, |sum, e| sum.saturating_add(e.step));
     ended_worlds.saturating_add(recording.end.steps)
-}
-
-fn describe(s: Strategy) -> String {
-    format!(
-        "{} {} {} {}t {}",
-        s.layout, s.lock, s.padding, s.threads, s.alloc
-    )
 }
