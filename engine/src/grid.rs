@@ -252,22 +252,102 @@ impl<'a> Grid<'a> {
     /// and y coordinates. Lets a caller test candidates several at a time.
     #[inline]
     pub fn for_each_run_near(&self, p: Vec2, mut f: impl FnMut(&[u32], &[f32], &[f32])) -> u32 {
+        let runs = self.runs_near(p);
+        let cells = runs.cells();
+        for run in runs {
+            f(run.rows, run.xs, run.ys);
+        }
+        cells
+    }
+
+    /// The runs of [`Grid::for_each_run_near`] as an iterator: no closure, so a caller
+    /// compiled for a wider instruction set inlines the whole query into its own code.
+    ///
+    /// ```
+    /// use engine::{arena::Arena, grid::{Grid, GridGeometry}};
+    /// use glam::Vec2;
+    /// let arena = Arena::new();
+    /// let pts = [Vec2::new(1.0, 1.0), Vec2::new(9.0, 9.0), Vec2::new(3.5, 1.2)];
+    /// let grid = Grid::build(&arena, GridGeometry::new(10.0, 10.0, 2.0).unwrap(), &pts);
+    /// let runs = grid.runs_near(Vec2::new(1.0, 1.0));
+    /// assert_eq!(runs.cells(), 4, "a corner cell has three neighbours");
+    /// let near: Vec<u32> = runs.flat_map(|run| run.rows.iter().copied()).collect();
+    /// assert_eq!(near, [0, 2]);
+    /// ```
+    #[inline]
+    pub fn runs_near(&self, p: Vec2) -> RunsNear<'_> {
         let g = &self.geometry;
         let (cx, cy) = g.coords(p);
         let (x0, x1) = (cx.saturating_sub(1), (cx + 1).min(g.cols - 1));
         let (y0, y1) = (cy.saturating_sub(1), (cy + 1).min(g.rows - 1));
-        for y in y0..=y1 {
-            // Cells of one grid row are contiguous in the sorted arrays.
-            let first = (y * g.cols + x0) as usize;
-            let last = (y * g.cols + x1) as usize;
-            let (start, end) = (self.starts[first] as usize, self.starts[last + 1] as usize);
-            f(
-                &self.sorted_rows[start..end],
-                &self.sorted_x[start..end],
-                &self.sorted_y[start..end],
-            );
+        RunsNear {
+            starts: self.starts,
+            rows: self.sorted_rows,
+            xs: self.sorted_x,
+            ys: self.sorted_y,
+            cols: g.cols,
+            x0,
+            x1,
+            y: y0,
+            y1,
+            cells: (x1 - x0 + 1) * (y1 - y0 + 1),
         }
-        (x1 - x0 + 1) * (y1 - y0 + 1)
+    }
+}
+
+/// Candidates that sit side by side in a grid's sorted arrays: the rows, x and y
+/// coordinates of consecutive cells of one grid row (slices of one length).
+#[derive(Clone, Copy, Debug)]
+pub struct Run<'g> {
+    /// Row indices, as [`Grid::for_each_near`] passes them.
+    pub rows: &'g [u32],
+    /// x coordinates.
+    pub xs: &'g [f32],
+    /// y coordinates.
+    pub ys: &'g [f32],
+}
+
+/// The runs of the 3x3 cells around a point, one per grid row ([`Grid::runs_near`]).
+#[derive(Clone, Debug)]
+pub struct RunsNear<'g> {
+    starts: &'g [u32],
+    rows: &'g [u32],
+    xs: &'g [f32],
+    ys: &'g [f32],
+    cols: u32,
+    x0: u32,
+    x1: u32,
+    /// The next grid row; past `y1` when done.
+    y: u32,
+    y1: u32,
+    cells: u32,
+}
+
+impl RunsNear<'_> {
+    /// The number of cells the runs cover.
+    pub fn cells(&self) -> u32 {
+        self.cells
+    }
+}
+
+impl<'g> Iterator for RunsNear<'g> {
+    type Item = Run<'g>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Run<'g>> {
+        if self.y > self.y1 {
+            return None;
+        }
+        // Cells of one grid row are contiguous in the sorted arrays.
+        let first = (self.y * self.cols + self.x0) as usize;
+        let last = (self.y * self.cols + self.x1) as usize;
+        self.y += 1;
+        let (start, end) = (self.starts[first] as usize, self.starts[last + 1] as usize);
+        Some(Run {
+            rows: &self.rows[start..end],
+            xs: &self.xs[start..end],
+            ys: &self.ys[start..end],
+        })
     }
 }
 

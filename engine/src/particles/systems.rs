@@ -63,27 +63,9 @@ pub struct NeighbourTally<'c> {
 
 /// Applies attractors and neighbour repulsion to the velocities of one chunk of rows.
 ///
-/// Compiled twice: for baseline x86-64 and for AVX2 (picked at run time when the CPU has
-/// it). The second can only change the instruction encoding (three-operand VEX, fewer
-/// register copies): Rust never fuses a multiply and an add on its own, so both give the
-/// same bits (a test runs both on the same rows and compares them). With rustc 1.95 the
-/// per-row loop lives in the storage's `Rows::for_each`, which LLVM does not inline into
-/// the AVX2 clone, so both clones still run the same baseline loop.
-#[multiversion::multiversion(targets("x86_64+avx2"))]
+/// The neighbour part, where the time goes, is [`repulsion_near`]: compiled for baseline
+/// x86-64 and for AVX2, picked at run time, with the same bits either way.
 pub fn forces<'a>(
-    rows: impl Rows<'a, Item = particle::Mut<'a>>,
-    field: &ForceField,
-    grid: Option<&Grid>,
-    dt: f32,
-    tally: &NeighbourTally,
-) {
-    forces_body(rows, field, grid, dt, tally)
-}
-
-/// The body of [`forces`], inlined into each of its clones; called directly (as the tests
-/// do), the baseline one.
-#[inline(always)]
-fn forces_body<'a>(
     rows: impl Rows<'a, Item = particle::Mut<'a>>,
     field: &ForceField,
     grid: Option<&Grid>,
@@ -100,23 +82,61 @@ fn forces_body<'a>(
             accel += d * (a.strength / (d.length_squared() + a.softening2));
         }
         if let Some(grid) = grid {
-            // x and y of the push, summed in four lanes.
-            let (mut px, mut py) = (Vec4::ZERO, Vec4::ZERO);
-            let mut checks = 0u64;
-            let cells = grid.for_each_run_near(here, |_, xs, ys| {
-                checks += xs.len() as u64;
-                (px, py) = push_from_run(here, xs, ys, &kernel, (px, py));
-            });
-            // Summed in a fixed order (glam's `element_sum` order depends on its backend).
-            let sum = |v: Vec4| (v.x + v.y) + (v.z + v.w);
-            let push = Vec2::new(sum(px), sum(py));
-            accel += push * field.repulsion_strength;
+            let near = repulsion_near(grid, here, &kernel);
+            accel += near.push * field.repulsion_strength;
             // Counted per particle on purpose: this is where counter padding shows.
-            tally.counters.add(tally.cells_visited, u64::from(cells));
-            tally.counters.add(tally.neighbour_checks, checks);
+            tally
+                .counters
+                .add(tally.cells_visited, u64::from(near.cells));
+            tally.counters.add(tally.neighbour_checks, near.checks);
         }
         *p.velocity += accel * (dt / *p.mass);
     });
+}
+
+/// The sum of the repulsion pushes on one particle, and the work it took.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct NearPush {
+    /// The push, before scaling by the strength.
+    push: Vec2,
+    /// Grid cells visited.
+    cells: u32,
+    /// Candidates tested.
+    checks: u64,
+}
+
+/// The repulsion on a particle at `here` from the candidates of the 3x3 cells around it.
+///
+/// Compiled twice: for baseline x86-64 and for AVX2 (picked at run time when the CPU has
+/// it). The second changes only the encoding (three-operand VEX, fewer register copies):
+/// Rust never fuses a multiply and an add on its own, so both give the same bits (a test
+/// runs both on the same grid). The query is an iterator, not a closure, so the whole
+/// loop is inlined into each clone.
+#[multiversion::multiversion(targets("x86_64+avx2"))]
+fn repulsion_near(grid: &Grid, here: Vec2, kernel: &Repulsion) -> NearPush {
+    repulsion_near_baseline(grid, here, kernel)
+}
+
+/// The body of [`repulsion_near`], inlined into each of its clones; called directly (as
+/// the tests do), the baseline one.
+#[inline(always)]
+fn repulsion_near_baseline(grid: &Grid, here: Vec2, kernel: &Repulsion) -> NearPush {
+    let runs = grid.runs_near(here);
+    let cells = runs.cells();
+    // x and y of the push, summed in four lanes.
+    let (mut px, mut py) = (Vec4::ZERO, Vec4::ZERO);
+    let mut checks = 0u64;
+    for run in runs {
+        checks += run.xs.len() as u64;
+        (px, py) = push_from_run(here, run.xs, run.ys, kernel, (px, py));
+    }
+    // Summed in a fixed order (glam's `element_sum` order depends on its backend).
+    let sum = |v: Vec4| (v.x + v.y) + (v.z + v.w);
+    NearPush {
+        push: Vec2::new(sum(px), sum(py)),
+        cells,
+        checks,
+    }
 }
 
 /// Adds the pushes on a particle at `here` from the candidates at `(xs[i], ys[i])` to the
@@ -773,70 +793,25 @@ mod tests {
         if !has_avx2("forces_gives_the_same_bits_with_and_without_avx2") {
             return;
         }
-        let pull = |x: f32, y: f32, strength: f32, softening2: f32| Attractor {
-            position: Vec2::new(x, y),
-            strength,
-            softening2,
-        };
-        let mut field = ForceField {
-            repulsion_radius: 1.0,
-            repulsion_strength: 50.0,
-            count: 4,
-            ..ForceField::default()
-        };
-        // One repelling, one on a particle with no softening (0/0 there), one at a wall.
-        field.attractors[..4].copy_from_slice(&[
-            pull(3.0, 4.0, 200.0, 0.25),
-            pull(6.5, 2.5, -80.0, 1.0),
-            pull(0.5, 0.5, 10.0, 0.0),
-            pull(10.0, 0.0, 5.0, 1e-6),
-        ]);
         let geometry = crate::grid::GridGeometry::new(10.0, 10.0, 1.0).unwrap();
         for n in [1, 2, 3, 5, 8, 13, 99, 301, 1000] {
-            for layout in crate::storage::Layout::ALL {
-                let rows = crowd(n);
-                let positions: Vec<Vec2> = rows.iter().map(|r| r.bundle.position).collect();
-                let arena = crate::arena::Arena::new();
-                let grid = Grid::build(&arena, geometry, &positions);
-                for grid in [Some(&grid), None] {
-                    // Returns the velocities and the two counters.
-                    let run = |wide: bool| {
-                        let mut storage = crate::storage::Storage::new(layout);
-                        for r in &rows {
-                            storage.spawn(r.bundle);
-                        }
-                        let mut counters = Counters::new(Padding::Padded, 1);
-                        let tally = NeighbourTally {
-                            cells_visited: counters.register("cells_visited"),
-                            neighbour_checks: counters.register("neighbour_checks"),
-                            counters: &counters,
-                        };
-                        crate::with_rows!(storage.rows_mut(), |rows| if wide {
-                            forces(rows, &field, grid, 0.25, &tally)
-                        } else {
-                            forces_body(rows, &field, grid, 0.25, &tally)
-                        });
-                        let velocities: Vec<Vec2> = (0..storage.len())
-                            .map(|i| storage.row(i).unwrap().1.velocity)
-                            .collect();
-                        let counts = [tally.cells_visited, tally.neighbour_checks]
-                            .map(|c| counters.total(c));
-                        (velocities, counts)
-                    };
-                    let ((wide, wide_counts), (base, base_counts)) = (run(true), run(false));
-                    let at = format!("n = {n}, {layout:?}, grid: {}", grid.is_some());
-                    assert_eq!(wide_counts, base_counts, "counters, {at}");
-                    assert_eq!(first_difference(&wide, &base), None, "velocities, {at}");
-                    let pushed = wide
-                        .iter()
-                        .zip(&rows)
-                        .filter(|(v, r)| **v != r.bundle.velocity);
-                    assert!(
-                        n < 8 || pushed.count() > n / 2,
-                        "most rows feel a force, {at}"
-                    );
+            let rows = crowd(n);
+            let positions: Vec<Vec2> = rows.iter().map(|r| r.bundle.position).collect();
+            let arena = crate::arena::Arena::new();
+            let grid = Grid::build(&arena, geometry, &positions);
+            let mut pushed = 0;
+            for radius in [1.0, 0.3] {
+                let kernel = Repulsion::new(radius);
+                for (i, &here) in positions.iter().enumerate() {
+                    let wide = repulsion_near(&grid, here, &kernel);
+                    let base = repulsion_near_baseline(&grid, here, &kernel);
+                    let at = format!("n = {n}, radius {radius}, row {i} at {here}");
+                    assert!(same(wide.push, base.push), "{at}: {wide:?} vs {base:?}");
+                    assert_eq!((wide.cells, wide.checks), (base.cells, base.checks), "{at}");
+                    pushed += usize::from(base.push != Vec2::ZERO);
                 }
             }
+            assert!(n < 8 || pushed > n / 2, "most rows feel a push, n = {n}");
         }
     }
 
