@@ -63,7 +63,7 @@ pub struct NeighbourTally<'c> {
 
 /// Applies attractors and neighbour repulsion to the velocities of one chunk of rows.
 ///
-/// The neighbour part, where the time goes, is [`repulsion_near`]: compiled for baseline
+/// The neighbour part, where the time goes, is compiled for baseline
 /// x86-64 and for AVX2, picked at run time, with the same bits either way.
 pub fn forces<'a>(
     rows: impl Rows<'a, Item = particle::Mut<'a>>,
