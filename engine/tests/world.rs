@@ -74,8 +74,8 @@ fn same_hash_for_every_layout_lock_padding_thread_count_and_alloc_mode() {
 
 #[test]
 fn previous_positions_follow_every_row_move() {
-    // churn: despawns (swap-removes) and spawns every step; swarm: a cell-order permute
-    // every 8 steps.
+    // churn: despawns and spawns every step, the spawns mostly in the rows of the dead
+    // (Storage::replace); swarm: a cell-order permute every 8 steps.
     for name in ["churn", "swarm"] {
         let scene = scene(name, 3000);
         for layout in Layout::ALL {
@@ -111,11 +111,11 @@ fn previous_positions_follow_every_row_move() {
                     }
                 }
             }
-            assert!(moved > 100, "{name} {layout}: only {moved} rows moved");
-            assert!(
-                name != "churn" || spawned > 0,
-                "churn {layout}: nothing spawned"
-            );
+            if name == "churn" {
+                assert!(spawned > 100, "churn {layout}: only {spawned} spawned");
+            } else {
+                assert!(moved > 100, "{name} {layout}: only {moved} rows moved");
+            }
         }
     }
 }

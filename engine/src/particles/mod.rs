@@ -12,8 +12,9 @@
 //! | `age` | lifetimes; the dead are queued as despawns through the command buffer (parallel) |
 //! | `emit` | emitters queue spawns up to the budget (serial: it draws from the RNG) |
 //!
-//! After each system the schedule applies the commands it queued (timed as `apply`):
-//! despawns sorted by entity, then spawns in the order emitted.
+//! After each system the schedule applies the commands it queued (timed as `apply`), but
+//! age's despawns wait for emit's spawns, which then take the dead particles' rows in place
+//! ([`Commands::apply`](crate::world::Commands::apply)): at a full budget, no row moves.
 
 pub mod access;
 pub mod emitter;
@@ -398,7 +399,8 @@ fn schedule() -> Schedule<Particle, ParticleState> {
         .add("stash", stash)
         .and_then(|s| s.add("forces", forces))
         .and_then(|s| s.add("integrate", integrate))
-        .and_then(|s| s.add("age", age))
+        // The dead wait for emit's spawns, which take their rows in place.
+        .and_then(|s| s.add_with_deferred_commands("age", age))
         .and_then(|s| s.add("emit", emit))
         .expect("the preset's system names are distinct");
     schedule
@@ -488,7 +490,11 @@ fn age(world: &mut World<Particle>, state: &mut ParticleState) {
 }
 
 fn emit(world: &mut World<Particle>, state: &mut ParticleState) {
-    let mut room = (state.budget as usize).saturating_sub(world.len());
+    // Age's despawns are still queued (each live particle at most once), not yet applied.
+    let live = world
+        .len()
+        .saturating_sub(world.commands_mut().pending_despawns());
+    let mut room = (state.budget as usize).saturating_sub(live);
     world.commands_mut().reserve(0, room);
     let (_, shared) = world.split();
     let mut queue = shared.commands.writer(0);

@@ -108,6 +108,9 @@ impl<B: Bundle> DenseRows<B> for Vec<AosRow<B>> {
     fn swap_remove_row(&mut self, i: usize) -> B {
         Vec::swap_remove(self, i).bundle
     }
+    fn set_row(&mut self, i: usize, entity: Entity, bundle: B) {
+        self[i] = AosRow { entity, bundle };
+    }
     fn get(&self, i: usize) -> B {
         self[i].bundle
     }

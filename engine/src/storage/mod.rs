@@ -193,6 +193,7 @@ pub trait DenseRows<B: Bundle>: Default + Send + Sync {
     fn push_row(&mut self, entity: Entity, row: B);
     fn clear(&mut self);
     fn swap_remove_row(&mut self, i: usize) -> B;
+    fn set_row(&mut self, i: usize, entity: Entity, row: B);
     fn get(&self, i: usize) -> B;
     fn entity(&self, i: usize) -> Entity;
     fn row_mut(&mut self, i: usize) -> B::Mut<'_>;
@@ -377,6 +378,44 @@ impl<B: Bundle> Storage<B> {
         Some(row)
     }
 
+    /// Despawns `old` and stores `bundle` for a new entity in the row `old` had: what
+    /// [`Storage::despawn`] then [`Storage::spawn`] do, without moving the last row into the
+    /// hole and appending another. The new entity takes `old`'s slot with the next
+    /// generation (unless the slot's generations are exhausted, as in
+    /// [`EntityAllocator::despawn`]), so the handle of `old` never resolves again. `None`,
+    /// with nothing stored, if `old` was not alive.
+    ///
+    /// ```
+    /// use engine::prelude::*;
+    /// use engine::particles::Particle;
+    /// let mut storage = Storage::new(Layout::Soa);
+    /// let p = Particle::at(Vec2::ZERO, Vec2::ONE);
+    /// let [a, b] = [1.0, 2.0].map(|mass| storage.spawn(Particle { mass, ..p }));
+    /// let c = storage.replace(a, Particle { mass: 3.0, ..p }).unwrap();
+    /// assert!(storage.get(a).is_none());
+    /// assert_eq!(storage.get(c).unwrap().mass, 3.0);
+    /// assert_eq!(storage.slot_of(c), Some(0), "in the row a had");
+    /// assert_eq!(storage.slot_of(b), Some(1), "b did not move");
+    /// assert_eq!(storage.replace(a, p), None, "a is dead");
+    /// ```
+    pub fn replace(&mut self, old: Entity, bundle: B) -> Option<Entity> {
+        let slot = self.slot_of(old)?;
+        self.entities.despawn(old);
+        // Usually pops the slot just freed, so nothing cold is read.
+        let entity = self.entities.spawn();
+        let index = entity.index() as usize;
+        self.slots[old.index() as usize] = NO_SLOT;
+        if index >= self.slots.len() {
+            self.slots.resize(index + 1, NO_SLOT);
+        }
+        self.slots[index] = slot as u32;
+        on_dense!(&mut self.dense, |d| d.set_row(slot, entity, bundle));
+        if let Some(origins) = &mut self.origins {
+            origins.renew(slot);
+        }
+        Some(entity)
+    }
+
     /// The number of live entities (= stored rows).
     pub fn len(&self) -> usize {
         on_dense!(&self.dense, |d| d.len())
@@ -462,6 +501,20 @@ impl<B: Bundle> Storage<B> {
     /// Whether `entity` is alive (and so has a row).
     pub fn contains(&self, entity: Entity) -> bool {
         self.slot_of(entity).is_some()
+    }
+
+    /// How many of `entities` are alive (an entity listed twice counts twice).
+    ///
+    /// Reads, for each, the three places a despawn reads: its handle slot, its entry in the
+    /// slot map and the entity stored in its row. The lookups do not depend on one another,
+    /// so their cache misses overlap; a loop that then despawns or replaces the same
+    /// entities, one waiting on the last, finds them in cache ([`Commands::apply`] does
+    /// this).
+    ///
+    /// [`Commands::apply`]: crate::world::Commands::apply
+    pub fn count_alive(&self, entities: &[Entity]) -> usize {
+        let alive = |e: &&Entity| self.entities.is_alive(**e) && self.contains(**e);
+        entities.iter().filter(alive).count()
     }
 
     /// A copy of `entity`'s bundle.
@@ -770,6 +823,17 @@ mod tests {
             assert_eq!(storage.entity_at(0), Some(new));
             assert_eq!(storage.entity_at(4), Some(entities[5]), "came from row 5");
             assert_eq!(storage.origins_since(mark + 1), None, "no such mark");
+            let renewed = storage.replace(entities[3], particle(10)).unwrap();
+            let origins = storage.origins_since(mark).unwrap();
+            assert_eq!(
+                origins,
+                [NEW_ROW, 4, NEW_ROW, 2, 5, 0],
+                "{layout}: in place"
+            );
+            assert_eq!(storage.entity_at(2), Some(renewed), "in the row it took");
+            assert_eq!(renewed.index(), entities[3].index(), "the slot is reused");
+            assert_eq!(storage.get(entities[3]), None, "the old handle is dead");
+            storage.check().unwrap();
         }
     }
 
@@ -854,6 +918,10 @@ mod tests {
         Spawn(u16),
         /// Despawn the k-th handle ever handed out (alive, dead or reused slot).
         Despawn(usize),
+        /// Replace the k-th handle ever handed out by a new entity with this hue.
+        Replace(usize, u16),
+        /// Count the live ones among a few handles handed out.
+        CountAlive(Vec<usize>),
         Get(usize),
         Write(usize, u16),
         Layout(bool),
@@ -867,6 +935,8 @@ mod tests {
         prop_oneof![
             4 => any::<u16>().prop_map(Op::Spawn),
             3 => any::<usize>().prop_map(Op::Despawn),
+            2 => (any::<usize>(), any::<u16>()).prop_map(|(k, v)| Op::Replace(k, v)),
+            1 => prop::collection::vec(any::<usize>(), 0..8).prop_map(Op::CountAlive),
             2 => any::<usize>().prop_map(Op::Get),
             1 => (any::<usize>(), any::<u16>()).prop_map(|(k, v)| Op::Write(k, v)),
             1 => any::<bool>().prop_map(Op::Layout),
@@ -896,6 +966,21 @@ mod tests {
                     Op::Despawn(k) => if let Some(e) = pick(k) {
                         prop_assert_eq!(storage.despawn(e).map(|s| s.hue), model.remove(&e));
                     },
+                    Op::Replace(k, hue) => if let Some(old) = pick(k) {
+                        let was = model.remove(&old);
+                        let new = storage.replace(old, Spark { glow: 0.0, hue });
+                        prop_assert_eq!(new.is_some(), was.is_some());
+                        if let Some(e) = new {
+                            prop_assert!(model.insert(e, hue).is_none(), "a fresh handle");
+                            prop_assert_ne!(e, old);
+                            handed_out.push(e);
+                        }
+                    },
+                    Op::CountAlive(ks) => {
+                        let es: Vec<Entity> = ks.iter().filter_map(|&k| pick(k)).collect();
+                        let alive = es.iter().filter(|e| model.contains_key(e)).count();
+                        prop_assert_eq!(storage.count_alive(&es), alive);
+                    }
                     Op::Get(k) => if let Some(e) = pick(k) {
                         prop_assert_eq!(storage.get(e).map(|s| s.hue), model.get(&e).copied());
                     },

@@ -32,6 +32,11 @@ impl Origins {
         self.rows.push(NEW_ROW);
     }
 
+    /// Row `row` now holds a row spawned since the mark.
+    pub(super) fn renew(&mut self, row: usize) {
+        self.rows[row] = NEW_ROW;
+    }
+
     /// Row `row` was swap-removed: the last row moved into its place.
     pub(super) fn swap_remove(&mut self, row: usize) {
         self.rows.swap_remove(row);

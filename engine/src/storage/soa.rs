@@ -218,6 +218,10 @@ macro_rules! bundle {
                     self.entity.swap_remove(i);
                     super::$name { $( $field: self.$field.swap_remove(i), )* }
                 }
+                fn set_row(&mut self, i: usize, entity: Entity, row: super::$name) {
+                    self.entity[i] = entity;
+                    $( self.$field[i] = row.$field; )*
+                }
                 fn get(&self, i: usize) -> super::$name {
                     super::$name { $( $field: self.$field[i], )* }
                 }

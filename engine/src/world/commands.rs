@@ -6,11 +6,16 @@
 //! queued command costs, never which commands are applied or in what order.
 //!
 //! # Order
-//! - Despawns first, sorted by entity; despawning an entity twice, or a dead one, is a no-op.
-//! - Then spawns, sorted by `(key, n)`: `key` is the first row of the chunk whose writer
+//! - Despawns are sorted by entity; despawning an entity twice, or a dead one, is a no-op.
+//! - Spawns are sorted by `(key, n)`: `key` is the first row of the chunk whose writer
 //!   queued it ([`Commands::writer`]) and `n` counts that writer's spawns. Chunk boundaries
 //!   depend only on the row count (see [`for_each_chunk`](crate::parallel::for_each_chunk)),
 //!   so the order is the same for every thread count, lock strategy and interleaving.
+//! - The despawns are applied in their order, the first spawns taking the despawned rows
+//!   in place ([`Storage::replace`]: the k-th spawn gets the row and slot of the k-th live
+//!   despawned entity); despawns left over are swap-removed ([`Storage::despawn`]), spawns
+//!   left over appended ([`Storage::spawn`]). The same as all despawns then all spawns,
+//!   but for where the rows sit, and with no row moved when the counts match.
 //!
 //! # Drain buffers
 //! In [`AllocMode::Arena`] the queues drain into two buffers the command buffer keeps, so
@@ -125,6 +130,11 @@ impl<B: Bundle> Commands<B> {
         self.spawns = EventSink::with_padding(lock, threads, padding);
     }
 
+    /// Despawns queued and not yet applied (an entity queued twice counts twice).
+    pub fn pending_despawns(&mut self) -> usize {
+        self.despawns.pending()
+    }
+
     /// What sharing the two queues cost since the step began (see [`Contention`]).
     pub fn contention(&self) -> Contention {
         self.despawns.contention().plus(self.spawns.contention())
@@ -158,21 +168,30 @@ impl<B: Bundle> Commands<B> {
     /// Applies the queued commands to `storage` in the documented order and empties the
     /// queues.
     pub fn apply(&mut self, storage: &mut Storage<B>) -> Applied {
-        let mut applied = Applied::default();
         let mut despawns = self.drain_buffer(Self::take_despawns);
-        for e in despawns.drain(..) {
-            applied.despawned += usize::from(storage.despawn(e).is_some());
-        }
-        let kept = self.mode == AllocMode::Arena;
-        if kept {
-            self.despawn_buf = despawns;
-        }
+        despawns.dedup();
         let mut spawns = self.drain_buffer(Self::take_spawns);
-        applied.spawned = spawns.len();
-        for request in spawns.drain(..) {
+        let applied = Applied {
+            despawned: storage.count_alive(&despawns),
+            spawned: spawns.len(),
+        };
+        let mut spawns_left = spawns.drain(..);
+        for e in despawns.drain(..) {
+            // A spawn takes a despawned row in place: no row moves.
+            match spawns_left.as_slice().first() {
+                Some(request) => {
+                    if storage.replace(e, request.bundle).is_some() {
+                        spawns_left.next();
+                    }
+                }
+                None => _ = storage.despawn(e),
+            }
+        }
+        for request in spawns_left {
             storage.spawn(request.bundle);
         }
-        if kept {
+        if self.mode == AllocMode::Arena {
+            self.despawn_buf = despawns;
             self.spawn_buf = spawns;
         }
         applied

@@ -328,7 +328,8 @@ impl<B: Bundle> World<B> {
         &mut self.commands
     }
 
-    /// Applies the queued commands now (a [`Schedule`] does this after every system).
+    /// Applies the queued commands now (a [`Schedule`] does this after every system but
+    /// those added with [`Schedule::add_with_deferred_commands`]).
     pub fn apply_commands(&mut self) -> Applied {
         self.commands.apply(&mut self.storage)
     }
