@@ -563,7 +563,11 @@ mod tests {
                 let pick = |k: usize| specials[(i * 7 + round * 13 + k) % specials.len()];
                 let spread = (i as f32 + round as f32 * 0.37) * 1.618;
                 block.x[i] = if i % 3 == 0 { pick(0) } else { spread % 101.0 };
-                block.y[i] = if i % 5 == 0 { pick(1) } else { (spread * 0.7) % 61.0 };
+                block.y[i] = if i % 5 == 0 {
+                    pick(1)
+                } else {
+                    (spread * 0.7) % 61.0
+                };
                 block.age[i] = if i % 4 == 0 { pick(2) } else { spread % 3.0 };
                 block.lifetime[i] = if i % 6 == 0 { pick(3) } else { 2.5 };
             }
@@ -577,12 +581,18 @@ mod tests {
             block_lanes_baseline(&block, view, &mut baseline);
             assert_eq!(dispatched.band, baseline.band, "round {round}");
             for i in (0..BLOCK).filter(|&i| baseline.band[i] != OFF_FRAME) {
-                assert_eq!(dispatched.pixel[i], baseline.pixel[i], "round {round} lane {i}");
+                assert_eq!(
+                    dispatched.pixel[i], baseline.pixel[i],
+                    "round {round} lane {i}"
+                );
                 kept += 1;
             }
             assert_eq!(dispatched.gain, baseline.gain, "round {round}");
         }
-        assert!(kept > 200 * BLOCK / 2, "most lanes land in the frame: {kept}");
+        assert!(
+            kept > 200 * BLOCK / 2,
+            "most lanes land in the frame: {kept}"
+        );
     }
 
     #[test]
