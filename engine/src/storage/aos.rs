@@ -105,6 +105,10 @@ impl<B: Bundle> DenseRows<B> for Vec<AosRow<B>> {
     fn clear(&mut self) {
         Vec::clear(self)
     }
+    fn gather_rows(&mut self, src: &Self, order: &[u32]) {
+        self.clear();
+        self.extend(order.iter().map(|&i| src[i as usize]));
+    }
     fn swap_remove_row(&mut self, i: usize) -> B {
         Vec::swap_remove(self, i).bundle
     }

@@ -192,6 +192,8 @@ pub trait DenseRows<B: Bundle>: Default + Send + Sync {
     fn reserve(&mut self, additional: usize);
     fn push_row(&mut self, entity: Entity, row: B);
     fn clear(&mut self);
+    /// Becomes the rows of `src` in `order` (every entry a row of `src`).
+    fn gather_rows(&mut self, src: &Self, order: &[u32]);
     fn swap_remove_row(&mut self, i: usize) -> B;
     fn set_row(&mut self, i: usize, entity: Entity, row: B);
     fn get(&self, i: usize) -> B;
@@ -253,15 +255,6 @@ impl<B: Bundle> Dense<B> {
             Layout::Soa => Dense::Soa(B::Columns::default()),
             Layout::Aos => Dense::Aos(Vec::new()),
         }
-    }
-}
-
-/// `dst` becomes the rows of `src` in `order`.
-fn gather<B: Bundle, D: DenseRows<B>>(src: &D, dst: &mut D, order: &[u32]) {
-    dst.clear();
-    dst.reserve(order.len());
-    for &i in order {
-        dst.push_row(src.entity(i as usize), src.get(i as usize));
     }
 }
 
@@ -622,8 +615,8 @@ impl<B: Bundle> Storage<B> {
             self.seen[word] |= bit;
         }
         match (&self.dense, &mut self.spare) {
-            (Dense::Soa(src), Dense::Soa(dst)) => gather(src, dst, order),
-            (Dense::Aos(src), Dense::Aos(dst)) => gather(src, dst, order),
+            (Dense::Soa(src), Dense::Soa(dst)) => dst.gather_rows(src, order),
+            (Dense::Aos(src), Dense::Aos(dst)) => dst.gather_rows(src, order),
             // The spare always follows the layout (see `new` and `set_layout`).
             _ => unreachable!("spare rows have the other layout"),
         }
