@@ -19,6 +19,7 @@ use crate::parallel::PARALLEL_MIN_ROWS;
 use glam::Vec2;
 use rayon::prelude::*;
 use std::ops::Range;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 /// The shape of a grid: world size and cell size.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -103,6 +104,9 @@ pub struct Grid<'a> {
     sorted_x: &'a [f32],
     sorted_y: &'a [f32],
     sorted_rows: &'a mut [u32],
+    /// The inverse of `sorted_rows`: the sorted slot of each row (atomic so the parts of
+    /// a parallel build can each write their rows' slots; every one is written once).
+    slots: &'a [AtomicU32],
 }
 
 impl<'a> Grid<'a> {
@@ -192,6 +196,7 @@ impl<'a> Grid<'a> {
         let sorted_x = arena.alloc_slice_fill_with(n, |_| 0.0);
         let sorted_y = arena.alloc_slice_fill_with(n, |_| 0.0);
         let sorted_rows = arena.alloc_slice_fill_with(n, |_| 0u32);
+        let slots = &*arena.alloc_slice_fill_with(n, |_| AtomicU32::new(0));
         let whole = Part {
             first_cell: 0,
             // Per-cell write cursors: the next slot of each cell.
@@ -205,7 +210,7 @@ impl<'a> Grid<'a> {
             whole,
             0..parts,
             &|part: Part, k| part.split(bounds[k], starts[bounds[k] as usize]),
-            &|part| part.scatter(cell_ids, positions),
+            &|part| part.scatter(cell_ids, positions, slots),
         );
         Grid {
             geometry,
@@ -213,6 +218,7 @@ impl<'a> Grid<'a> {
             sorted_x,
             sorted_y,
             sorted_rows,
+            slots,
         }
     }
 
@@ -224,9 +230,33 @@ impl<'a> Grid<'a> {
     /// Tells the grid its rows were permuted into [`Grid::cell_order`]: row `k` of the
     /// storage is now the `k`th binned row.
     pub fn rows_now_in_cell_order(&mut self) {
-        for (k, row) in self.sorted_rows.iter_mut().enumerate() {
+        for (k, (row, slot)) in self.sorted_rows.iter_mut().zip(self.slots).enumerate() {
             *row = k as u32;
+            slot.store(k as u32, Ordering::Relaxed);
         }
+    }
+
+    /// Where row `row` sits in [`Grid::cell_order`] (the inverse of it).
+    ///
+    /// # Panics
+    /// If `row` is not a binned row.
+    #[inline]
+    pub fn slot_of(&self, row: usize) -> usize {
+        self.slots[row].load(Ordering::Relaxed) as usize
+    }
+
+    /// The binned positions in cell order, as x and y coordinates: slot `k` is row
+    /// `cell_order()[k]`.
+    pub fn sorted_positions(&self) -> (&[f32], &[f32]) {
+        (self.sorted_x, self.sorted_y)
+    }
+
+    /// The slots (indices into [`Grid::cell_order`]) of the cell `p` falls in: every
+    /// position binned there, whose [`Grid::runs_near`] are the same as `p`'s.
+    #[inline]
+    pub fn slots_in_cell_of(&self, p: Vec2) -> Range<usize> {
+        let c = self.geometry.cell_of(p) as usize;
+        self.starts[c] as usize..self.starts[c + 1] as usize
     }
 
     /// The geometry it was built with.
@@ -395,7 +425,8 @@ impl Part<'_> {
 
     /// Writes every row whose cell is in this part to its cell's next slot, in row order
     /// (so the sort is stable).
-    fn scatter(self, cell_ids: &[u32], positions: &[Vec2]) {
+    /// Also writes each such row's slot into `slots`.
+    fn scatter(self, cell_ids: &[u32], positions: &[Vec2], slots: &[AtomicU32]) {
         for (row, (&c, p)) in cell_ids.iter().zip(positions).enumerate() {
             let Some(cursor) = self
                 .cursors
@@ -408,6 +439,7 @@ impl Part<'_> {
             self.x[at] = p.x;
             self.y[at] = p.y;
             self.rows[at] = row as u32;
+            slots[row].store(at as u32 + self.first_slot, Ordering::Relaxed);
         }
     }
 }
@@ -499,6 +531,9 @@ mod tests {
                 let arena = Arena::new();
                 let grid = Grid::build(&arena, geometry, pts);
                 let rows = grid.sorted_rows.to_vec();
+                for (slot, &row) in rows.iter().enumerate() {
+                    assert_eq!(grid.slot_of(row as usize), slot, "{threads} workers");
+                }
                 (
                     grid.starts.to_vec(),
                     grid.sorted_x.to_vec(),

@@ -99,5 +99,6 @@ pub mod prelude {
 /// Re-exports used by the [`bundle!`] macro's expansion; not part of the API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::parallel::join_all;
     pub use itertools::izip;
 }

@@ -54,6 +54,21 @@ where
     );
 }
 
+/// Runs every task, spread over the current rayon pool's workers by nested
+/// [`rayon::join`]s (which, unlike `rayon::scope`, allocate nothing). Used by code the
+/// [`bundle!`](crate::bundle) macro generates, one task per column.
+#[doc(hidden)]
+pub fn join_all(tasks: &mut [&mut (dyn FnMut() + Send)]) {
+    match tasks {
+        [] => {}
+        [task] => task(),
+        _ => {
+            let (a, b) = tasks.split_at_mut(tasks.len() / 2);
+            rayon::join(|| join_all(a), || join_all(b));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

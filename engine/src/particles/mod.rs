@@ -39,8 +39,9 @@ use emitter::EmitterState;
 use glam::Vec2;
 use rand::SeedableRng;
 use rand_pcg::Pcg64Mcg;
+use rayon::prelude::*;
 use scene::{MAX_PARTICLES, Scene, SceneError};
-use systems::{Attractor, ForceField, MAX_ATTRACTORS, Motion, NeighbourTally};
+use systems::{Attractor, ForceField, MAX_ATTRACTORS, Motion, NeighbourTally, Pushes};
 
 /// With neighbour forces on, the storage is reordered into grid-cell order this often (in
 /// steps), so the rows a neighbour query reads sit next to each other in memory.
@@ -448,17 +449,30 @@ fn forces(world: &mut World<Particle>, state: &mut ParticleState) {
         cells_visited: state.ids.cells_visited,
         neighbour_checks: state.ids.neighbour_checks,
     };
-    // Neighbour work is heavy per row: smaller chunks balance better.
-    let chunk = if grid.is_some() {
-        (shared.chunk_rows / 8).max(1)
-    } else {
-        shared.chunk_rows
-    };
-    let (params, grid, dt) = (&state.field, grid.as_ref(), state.motion.dt);
+    let params = &state.field;
+    // The repulsion first, in the grid's cell order (neighbours share their candidates
+    // there), into the frame arena; then every row takes its push.
+    let by_slot = grid.as_ref().map(|grid| {
+        let pushes = shared
+            .frame
+            .alloc_slice_fill_with(grid.cell_order().len(), |_| Vec2::ZERO);
+        // Neighbour work is heavy per row: smaller chunks balance better.
+        let chunk = (shared.chunk_rows / 8).max(1);
+        pushes
+            .par_chunks_mut(chunk)
+            .enumerate()
+            .for_each(|(i, out)| {
+                let radius = params.read().repulsion_radius;
+                systems::repulsion(grid, radius, i * chunk, out, &tally);
+            });
+        &*pushes
+    });
+    let pushes = grid.as_ref().zip(by_slot).map(|(g, p)| Pushes::new(g, p));
+    let dt = state.motion.dt;
     with_rows!(storage.rows_mut(), |rows| for_each_chunk(
         rows,
-        chunk,
-        &|c, _| { systems::forces(c, &params.read(), grid, dt, &tally) }
+        shared.chunk_rows,
+        &|c, first| systems::forces(c, first, &params.read(), pushes.as_ref(), dt)
     ));
 }
 

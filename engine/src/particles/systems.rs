@@ -9,7 +9,7 @@
 use super::particle::{self, Particle};
 use crate::counters::{CounterId, Counters};
 use crate::entity::Entity;
-use crate::grid::Grid;
+use crate::grid::{Grid, RunsNear};
 use crate::lanes::{Lanes, PairKernel, Pairs};
 use crate::parallel::for_each_chunk;
 use crate::storage::{ByLayout, Rows, RowsMut};
@@ -61,20 +61,20 @@ pub struct NeighbourTally<'c> {
     pub neighbour_checks: CounterId,
 }
 
-/// Applies attractors and neighbour repulsion to the velocities of one chunk of rows.
+/// Applies attractors and neighbour repulsion to the velocities of one chunk of rows, the
+/// first of them being row `first` of the storage.
 ///
-/// The neighbour part, where the time goes, is [`Grid::runs_near`] summed by a function
-/// compiled for baseline x86-64 and for AVX2, picked at run time, with the same bits
-/// either way.
+/// The repulsion comes precomputed ([`repulsion`]), one push per particle in the grid's
+/// cell order: that is where the time goes.
 pub fn forces<'a>(
     rows: impl Rows<'a, Item = particle::Mut<'a>>,
+    first: usize,
     field: &ForceField,
-    grid: Option<&Grid>,
+    pushes: Option<&Pushes>,
     dt: f32,
-    tally: &NeighbourTally,
 ) {
     let attractors = &field.attractors[..field.count];
-    let kernel = Repulsion::new(field.repulsion_radius);
+    let mut row = first;
     rows.for_each(|p| {
         let here = *p.position;
         let mut accel = Vec2::ZERO;
@@ -82,105 +82,172 @@ pub fn forces<'a>(
             let d = a.position - here;
             accel += d * (a.strength / (d.length_squared() + a.softening2));
         }
-        if let Some(grid) = grid {
-            let near = repulsion_near(grid, here, &kernel);
-            accel += near.push * field.repulsion_strength;
-            // Counted per particle on purpose: this is where counter padding shows.
-            tally
-                .counters
-                .add(tally.cells_visited, u64::from(near.cells));
-            tally.counters.add(tally.neighbour_checks, near.checks);
+        if let Some(pushes) = pushes {
+            accel += pushes.of_row(row) * field.repulsion_strength;
         }
+        row += 1;
         *p.velocity += accel * (dt / *p.mass);
     });
 }
 
-/// The sum of the repulsion pushes on one particle, and the work it took.
-#[derive(Clone, Copy, Debug, PartialEq)]
-struct NearPush {
-    /// The push, before scaling by the strength.
-    push: Vec2,
-    /// Grid cells visited.
-    cells: u32,
-    /// Candidates tested.
+/// The neighbour repulsion on every particle of a grid ([`repulsion`]), before scaling by
+/// the strength, and the grid it was computed on.
+pub struct Pushes<'g> {
+    grid: &'g Grid<'g>,
+    by_slot: &'g [Vec2],
+}
+
+impl<'g> Pushes<'g> {
+    /// `by_slot[k]` is the push on the particle in slot `k` of `grid`'s
+    /// [`cell_order`](Grid::cell_order).
+    ///
+    /// # Panics
+    /// If `by_slot` does not have one push per binned row.
+    pub fn new(grid: &'g Grid<'g>, by_slot: &'g [Vec2]) -> Self {
+        assert_eq!(
+            by_slot.len(),
+            grid.cell_order().len(),
+            "one push per binned row"
+        );
+        Pushes { grid, by_slot }
+    }
+
+    /// The push on row `row` of the positions the grid was built from.
+    #[inline]
+    pub fn of_row(&self, row: usize) -> Vec2 {
+        self.by_slot[self.grid.slot_of(row)]
+    }
+}
+
+/// Fills `out` with the repulsion pushes, before scaling by the strength, on the particles
+/// in slots `first..first + out.len()` of `grid`'s cell order, from the candidates of the
+/// 3x3 cells around each; counts the cells visited and candidates tested into `tally`.
+///
+/// The particles of one cell share their candidates, so they are taken up to four at a
+/// time: each candidate vector is loaded once for all of them, and their sums are
+/// independent chains the core runs side by side. Each particle's sum is still added in
+/// the same order as it would be alone (a test checks it), so the bits are the same.
+///
+/// # Panics
+/// If the slots run past the grid's rows.
+pub fn repulsion(grid: &Grid, radius: f32, first: usize, out: &mut [Vec2], tally: &NeighbourTally) {
+    let work = repulsion_slots(grid, &Repulsion::new(radius), first, out);
+    // Counted per cell group, not per chunk: this is where counter padding shows.
+    tally.counters.add(tally.cells_visited, work.cells);
+    tally.counters.add(tally.neighbour_checks, work.checks);
+}
+
+/// The work [`repulsion`] did.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct Work {
+    cells: u64,
     checks: u64,
 }
 
-/// The repulsion on a particle at `here` from the candidates of the 3x3 cells around it.
-///
-/// Compiled twice: for baseline x86-64 and for AVX2 (picked at run time when the CPU has
-/// it). The second changes only the encoding (three-operand VEX, fewer register copies):
-/// Rust never fuses a multiply and an add on its own, so both give the same bits (a test
-/// runs both on the same grid). The query is an iterator, not a closure, so the whole
-/// loop is inlined into each clone.
+/// [`repulsion`] without the counters. Compiled twice: for baseline x86-64 and for AVX2
+/// (picked at run time when the CPU has it). The second changes only the encoding
+/// (three-operand VEX, fewer register copies): Rust never fuses a multiply and an add on
+/// its own, so both give the same bits (a test runs both on the same grid). The query is an
+/// iterator, not a closure, so the whole loop is inlined into each clone.
 #[multiversion::multiversion(targets("x86_64+avx2"))]
-fn repulsion_near(grid: &Grid, here: Vec2, kernel: &Repulsion) -> NearPush {
-    repulsion_near_baseline(grid, here, kernel)
+fn repulsion_slots(grid: &Grid, kernel: &Repulsion, first: usize, out: &mut [Vec2]) -> Work {
+    repulsion_slots_baseline(grid, kernel, first, out)
 }
 
-/// The body of [`repulsion_near`], inlined into each of its clones; called directly (as
+/// The body of [`repulsion_slots`], inlined into each of its clones; called directly (as
 /// the tests do), the baseline one.
 #[inline(always)]
-fn repulsion_near_baseline(grid: &Grid, here: Vec2, kernel: &Repulsion) -> NearPush {
-    let runs = grid.runs_near(here);
-    let cells = runs.cells();
-    // x and y of the push, summed in four lanes.
-    let (mut px, mut py) = (Vec4::ZERO, Vec4::ZERO);
-    let mut checks = 0u64;
+fn repulsion_slots_baseline(
+    grid: &Grid,
+    kernel: &Repulsion,
+    first: usize,
+    out: &mut [Vec2],
+) -> Work {
+    let (xs, ys) = grid.sorted_positions();
+    let at = |k: usize| Vec2::new(xs[k], ys[k]);
+    let mut work = Work::default();
+    let (mut k, end) = (first, first + out.len());
+    while k < end {
+        let cell_end = grid.slots_in_cell_of(at(k)).end.min(end);
+        let runs = grid.runs_near(at(k));
+        work.cells += u64::from(runs.cells()) * (cell_end - k) as u64;
+        let checks: usize = runs.clone().map(|run| run.xs.len()).sum();
+        work.checks += (checks * (cell_end - k)) as u64;
+        while k < cell_end {
+            let n = (cell_end - k).min(4);
+            let o = &mut out[k - first..k - first + n];
+            match n {
+                4 => o.copy_from_slice(&group_push::<4>(k, at, runs.clone(), kernel)),
+                3 => o.copy_from_slice(&group_push::<3>(k, at, runs.clone(), kernel)),
+                2 => o.copy_from_slice(&group_push::<2>(k, at, runs.clone(), kernel)),
+                _ => o.copy_from_slice(&group_push::<1>(k, at, runs.clone(), kernel)),
+            }
+            k += n;
+        }
+    }
+    work
+}
+
+/// The pushes on the `G` particles at `at(first)`, `at(first + 1)`, … from the candidates
+/// of `runs` (theirs: they share a cell). Each particle's sum goes through the same adds,
+/// in the same order, whatever `G` is.
+#[inline(always)]
+fn group_push<const G: usize>(
+    first: usize,
+    at: impl Fn(usize) -> Vec2,
+    runs: RunsNear,
+    kernel: &Repulsion,
+) -> [Vec2; G] {
+    let heres: [Vec2; G] = std::array::from_fn(|j| at(first + j));
+    // x and y of each particle's push, summed in four lanes.
+    let mut sums = [(Vec4::ZERO, Vec4::ZERO); G];
     for run in runs {
-        checks += run.xs.len() as u64;
-        (px, py) = push_from_run(here, run.xs, run.ys, kernel, (px, py));
+        push_from_run(&heres, run.xs, run.ys, kernel, &mut sums);
     }
     // Summed in a fixed order (glam's `element_sum` order depends on its backend).
     let sum = |v: Vec4| (v.x + v.y) + (v.z + v.w);
-    NearPush {
-        push: Vec2::new(sum(px), sum(py)),
-        cells,
-        checks,
-    }
+    sums.map(|(px, py)| Vec2::new(sum(px), sum(py)))
 }
 
-/// Adds the pushes on a particle at `here` from the candidates at `(xs[i], ys[i])` to the
-/// per-lane sums `(px, py)`, four candidates per vector.
+/// Adds the pushes on particles at `heres` from the candidates at `(xs[i], ys[i])` to their
+/// per-lane sums, four candidates per vector, each vector loaded once for all of them.
 #[inline(always)]
-fn push_from_run(
-    here: Vec2,
+fn push_from_run<const G: usize>(
+    heres: &[Vec2; G],
     xs: &[f32],
     ys: &[f32],
     kernel: &Repulsion,
-    sums: (Vec4, Vec4),
-) -> (Vec4, Vec4) {
-    let (hx, hy) = (Vec4::splat(here.x), Vec4::splat(here.y));
-    let add = |(px, py): (Vec4, Vec4), x: Vec4, y: Vec4, counted: BVec4A| {
-        let (dx, dy) = (hx - x, hy - y);
+    sums: &mut [(Vec4, Vec4); G],
+) {
+    let add = |(px, py): (Vec4, Vec4), here: Vec2, x: Vec4, y: Vec4, counted: BVec4A| {
+        let (dx, dy) = (Vec4::splat(here.x) - x, Vec4::splat(here.y) - y);
         let w = Vec4::select(counted, kernel.weight(dx * dx + dy * dy), Vec4::ZERO);
         (px + dx * w, py + dy * w)
     };
-    let mut sums = sums;
     let (x4, _) = xs.as_chunks::<4>();
     let (y4, _) = ys.as_chunks::<4>();
     for (x, y) in x4.iter().zip(y4) {
-        sums = add(
-            sums,
-            Vec4::from_array(*x),
-            Vec4::from_array(*y),
-            BVec4A::splat(true),
-        );
+        let (x, y) = (Vec4::from_array(*x), Vec4::from_array(*y));
+        for j in 0..G {
+            sums[j] = add(sums[j], heres[j], x, y, BVec4A::splat(true));
+        }
     }
     let (n, tail) = (xs.len(), xs.len() % 4);
     if tail == 0 {
-        return sums;
+        return;
     }
     if n >= 4 {
         // The last four candidates again, with the ones already added masked out: one load
         // instead of a copy into a padded buffer.
         let fresh = Vec4::new(0.0, 1.0, 2.0, 3.0).cmpge(Vec4::splat((4 - tail) as f32));
-        return add(
-            sums,
+        let (x, y) = (
             Vec4::from_slice(&xs[n - 4..]),
             Vec4::from_slice(&ys[n - 4..]),
-            fresh,
         );
+        for j in 0..G {
+            sums[j] = add(sums[j], heres[j], x, y, fresh);
+        }
+        return;
     }
     // Fewer than four in all: pad with the particle itself, which pushes with zero.
     let pad = |v: &[f32], h: f32| match *v {
@@ -189,9 +256,11 @@ fn push_from_run(
         [a, b, c] => Vec4::new(a, b, c, h),
         _ => unreachable!("1 to 3 candidates"),
     };
-    add(sums, pad(xs, here.x), pad(ys, here.y), BVec4A::splat(true))
+    for j in 0..G {
+        let (x, y) = (pad(xs, heres[j].x), pad(ys, heres[j].y));
+        sums[j] = add(sums[j], heres[j], x, y, BVec4A::splat(true));
+    }
 }
-
 /// The repulsion between neighbours: a neighbour at offset `d` (from it to the particle)
 /// pushes with `d * weight(|d|²)`, a push of length `1 - |d|/r` for `|d|` well above the
 /// softening: strongest at contact, falling linearly to zero at the radius `r`, so particles
@@ -806,6 +875,25 @@ mod tests {
         rows
     }
 
+    /// The crowd's grid (10 x 10 cells of 1 x 1) and its pushes for `radius`, computed by
+    /// `slots` in chunks of `chunk` slots.
+    fn crowd_pushes(
+        grid: &Grid,
+        radius: f32,
+        chunk: usize,
+        slots: fn(&Grid, &Repulsion, usize, &mut [Vec2]) -> Work,
+    ) -> (Vec<Vec2>, Work) {
+        let kernel = Repulsion::new(radius);
+        let mut out = vec![Vec2::NAN; grid.cell_order().len()];
+        let mut work = Work::default();
+        for (i, piece) in out.chunks_mut(chunk).enumerate() {
+            let w = slots(grid, &kernel, i * chunk, piece);
+            work.cells += w.cells;
+            work.checks += w.checks;
+        }
+        (out, work)
+    }
+
     #[test]
     fn repulsion_gives_the_same_bits_with_and_without_avx2() {
         if !has_avx2("repulsion_gives_the_same_bits_with_and_without_avx2") {
@@ -813,25 +901,52 @@ mod tests {
         }
         let geometry = crate::grid::GridGeometry::new(10.0, 10.0, 1.0).unwrap();
         for n in [1, 2, 3, 5, 8, 13, 99, 301, 1000] {
-            let rows = crowd(n);
-            let positions: Vec<Vec2> = rows.iter().map(|r| r.bundle.position).collect();
+            let positions: Vec<Vec2> = crowd(n).iter().map(|r| r.bundle.position).collect();
             let arena = crate::arena::Arena::new();
             let grid = Grid::build(&arena, geometry, &positions);
             for radius in [1.0, 0.3] {
-                let mut pushed = 0;
-                let kernel = Repulsion::new(radius);
-                for (i, &here) in positions.iter().enumerate() {
-                    let wide = repulsion_near(&grid, here, &kernel);
-                    let base = repulsion_near_baseline(&grid, here, &kernel);
-                    let at = format!("n = {n}, radius {radius}, row {i} at {here}");
-                    assert!(same(wide.push, base.push), "{at}: {wide:?} vs {base:?}");
-                    assert_eq!((wide.cells, wide.checks), (base.cells, base.checks), "{at}");
-                    pushed += usize::from(base.push != Vec2::ZERO);
+                let (wide, wide_work) = crowd_pushes(&grid, radius, n, repulsion_slots);
+                let (base, base_work) = crowd_pushes(&grid, radius, n, repulsion_slots_baseline);
+                assert_eq!(wide_work, base_work, "n = {n}, radius {radius}");
+                for (k, (w, b)) in wide.iter().zip(&base).enumerate() {
+                    assert!(
+                        same(*w, *b),
+                        "n = {n}, radius {radius}, slot {k}: {w} vs {b}"
+                    );
                 }
+                let pushed = base.iter().filter(|p| **p != Vec2::ZERO).count();
                 assert!(
                     n < 8 || pushed > n / 2,
                     "most rows feel a push, n = {n}, radius {radius}: {pushed}"
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn pushes_in_groups_equal_pushes_one_particle_at_a_time() {
+        // Every chunk size cuts the crowd's cells somewhere else, so groups of 1 to 4 and
+        // cells split between chunks all occur.
+        let geometry = crate::grid::GridGeometry::new(10.0, 10.0, 1.0).unwrap();
+        let positions: Vec<Vec2> = crowd(400).iter().map(|r| r.bundle.position).collect();
+        let arena = crate::arena::Arena::new();
+        let grid = Grid::build(&arena, geometry, &positions);
+        let (xs, ys) = grid.sorted_positions();
+        let at = |k: usize| Vec2::new(xs[k], ys[k]);
+        for radius in [1.0, 0.45] {
+            let kernel = Repulsion::new(radius);
+            let alone: Vec<Vec2> = (0..positions.len())
+                .map(|k| group_push::<1>(k, at, grid.runs_near(at(k)), &kernel)[0])
+                .collect();
+            let checks: usize = (0..positions.len())
+                .map(|k| grid.runs_near(at(k)).map(|r| r.xs.len()).sum::<usize>())
+                .sum();
+            for chunk in [1, 2, 3, 5, 7, 64, 400] {
+                let (grouped, work) = crowd_pushes(&grid, radius, chunk, repulsion_slots);
+                assert_eq!(work.checks, checks as u64, "chunk {chunk}");
+                for (k, (g, a)) in grouped.iter().zip(&alone).enumerate() {
+                    assert!(same(*g, *a), "radius {radius}, chunk {chunk}, slot {k}");
+                }
             }
         }
     }
@@ -845,7 +960,9 @@ mod tests {
         for n in 0..10 {
             let xs: Vec<f32> = (0..n).map(|i| 4.0 + 0.25 * i as f32).collect();
             let ys: Vec<f32> = (0..n).map(|i| 6.0 - 0.5 * i as f32).collect();
-            let (px, py) = push_from_run(here, &xs, &ys, &kernel, (Vec4::ZERO, Vec4::ZERO));
+            let mut sums = [(Vec4::ZERO, Vec4::ZERO)];
+            push_from_run(&[here], &xs, &ys, &kernel, &mut sums);
+            let [(px, py)] = sums;
             let mut expected = Vec2::ZERO;
             for (x, y) in xs.iter().zip(&ys) {
                 let d = here - Vec2::new(*x, *y);
@@ -969,7 +1086,10 @@ mod tests {
             neighbour_checks: counters.register("neighbour_checks"),
             counters: &counters,
         };
-        forces(AosMut::new(&mut ps), &field, Some(&grid), 1.0, &tally);
+        let mut by_slot = [Vec2::NAN; 2];
+        repulsion(&grid, field.repulsion_radius, 0, &mut by_slot, &tally);
+        let pushes = Pushes::new(&grid, &by_slot);
+        forces(AosMut::new(&mut ps), 0, &field, Some(&pushes), 1.0);
         // |d| = 1, radius 2, softening 0.02: strength * (1/sqrt(1.0004) - 1/2) = 4.998...
         let push = 10.0 * (1.0 / 1.0004f32.sqrt() - 0.5);
         assert_eq!(ps[0].bundle.velocity, Vec2::new(-push, 0.0));

@@ -215,13 +215,16 @@ macro_rules! bundle {
                     $( self.$field.clear(); )*
                 }
                 fn gather_rows(&mut self, src: &Self, order: &[u32]) {
-                    // One column at a time: each is a plain indexed copy.
+                    // A plain indexed copy per column, the columns spread over the current
+                    // rayon pool's workers.
                     fn column<T: Copy>(dst: &mut Vec<T>, src: &[T], order: &[u32]) {
                         dst.clear();
                         dst.extend(order.iter().map(|&i| src[i as usize]));
                     }
-                    column(&mut self.entity, &src.entity, order);
-                    $( column(&mut self.$field, &src.$field, order); )*
+                    $crate::__private::join_all(&mut [
+                        &mut || column(&mut self.entity, &src.entity, order),
+                        $( &mut || column(&mut self.$field, &src.$field, order), )*
+                    ]);
                 }
                 fn swap_remove_row(&mut self, i: usize) -> super::$name {
                     self.entity.swap_remove(i);
