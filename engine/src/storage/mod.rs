@@ -33,6 +33,7 @@ pub use origins::NEW_ROW;
 
 use crate::arena::{Arena, FrameArenas, FrameSlice};
 use crate::entity::{Entity, EntityAllocator};
+use crate::parallel::PARALLEL_MIN_ROWS;
 use std::fmt;
 
 /// The entity→slot map's marker for "not stored".
@@ -477,9 +478,14 @@ impl<B: Bundle> Storage<B> {
     /// Copies `field` of every row into the current frame of `frames`, in row order, as a
     /// handle that stays readable through the next [`FrameArenas::swap`] (and no longer).
     /// In SoA it copies the column; in AoS it gathers the field out of the rows.
-    pub fn stash_of<T: Copy>(&self, field: Field<B, T>, frames: &FrameArenas) -> FrameSlice<T> {
+    pub fn stash_of<T: Copy + Send + Sync>(
+        &self,
+        field: Field<B, T>,
+        frames: &FrameArenas,
+    ) -> FrameSlice<T> {
         match &self.dense {
-            Dense::Soa(columns) => frames.stash((field.column)(columns)),
+            // A big column is copied by the pool's workers: one core's bandwidth is the limit.
+            Dense::Soa(columns) => frames.par_stash((field.column)(columns), PARALLEL_MIN_ROWS),
             Dense::Aos(rows) => {
                 frames.stash_fill_with(rows.len(), |i| *(field.in_row)(&rows[i].bundle))
             }

@@ -39,7 +39,7 @@ pub struct Previous<B: Bundle, T> {
     capture: Option<(FrameSlice<T>, u64)>,
 }
 
-impl<B: Bundle, T: Copy> Previous<B, T> {
+impl<B: Bundle, T: Copy + Send + Sync> Previous<B, T> {
     /// Keeps `field`; nothing is captured yet.
     pub fn new(field: Field<B, T>) -> Self {
         Previous {
