@@ -269,8 +269,14 @@ impl<E: Copy + Ord + Send + Sync> EventSink<E> {
             Sink::RwLock(r) => reserve(r.get_mut().unwrap_or_else(PoisonError::into_inner)),
             Sink::LockFree(queue) => {
                 if queue.capacity() < events {
-                    debug_assert!(queue.is_empty(), "reserve between steps, after draining");
-                    **queue = ArrayQueue::new(events.next_power_of_two());
+                    // Events still queued (a schedule may defer a system's commands) move
+                    // to the bigger queue: none is lost.
+                    let bigger = ArrayQueue::new(events.max(queue.len()).next_power_of_two());
+                    while let Some(event) = queue.pop() {
+                        let moved = bigger.push(event);
+                        debug_assert!(moved.is_ok(), "the bigger queue holds them all");
+                    }
+                    **queue = bigger;
                 }
             }
             // Any one worker may produce every event of the step.

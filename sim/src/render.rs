@@ -10,7 +10,7 @@
 //! Drawing runs in two parallel passes, so each particle is read once and the random pixel
 //! writes stay within a cache-sized part of the frame:
 //! 1. *bin*: the particles are split between the workers; each worker turns its particles
-//!    into splats (pixel, colour), [`BLOCK`] at a time, and appends them to one list per
+//!    into splats (pixel, colour), 64 at a time, and appends them to one list per
 //!    horizontal band of [`BAND_ROWS`] rows;
 //! 2. *splat*: each band is cleared and gets the splats of every worker's list for it.
 //!
@@ -280,7 +280,7 @@ fn block_lanes_baseline(block: &Block, view: Viewport, out: &mut Lanes) {
         };
         // A third of the colour per particle: three on one pixel reach full brightness.
         // In 8.8 fixed point: one float conversion per particle, not three. `fade` is NaN
-        // where age and lifetime are both 0 or both infinite.
+        // where age and lifetime are both 0, or the age is NaN.
         let g = fade * (0.34 * 256.0);
         out.gain[i] = if g.is_nan() { 0 } else { truncate(g) };
     }

@@ -94,9 +94,10 @@ pub struct Conditions {
     pub forces_apply: bool,
     /// Each step's starting positions are kept (the `stash` system has work).
     pub positions_kept: bool,
-    /// Counters are added per particle (the neighbour tallies of repulsion), not once per
-    /// chunk of rows: only then does counter padding change the time.
-    pub per_particle_counts: bool,
+    /// Counters are added every few particles (repulsion's neighbour tallies, once per
+    /// cell's particles), not once per chunk of rows: only then does counter padding change
+    /// the time.
+    pub fine_grained_counts: bool,
 }
 
 impl Conditions {
@@ -104,7 +105,7 @@ impl Conditions {
     pub const ALL: Conditions = Conditions {
         forces_apply: true,
         positions_kept: true,
-        per_particle_counts: true,
+        fine_grained_counts: true,
     };
 
     /// The conditions of a run of `scene`: a force applies with an attractor, neighbour
@@ -115,7 +116,7 @@ impl Conditions {
                 || !scene.attractors.is_empty()
                 || scene.forces.repulsion.is_some(),
             positions_kept,
-            per_particle_counts: scene.forces.repulsion.is_some(),
+            fine_grained_counts: scene.forces.repulsion.is_some(),
         }
     }
 }
@@ -387,8 +388,8 @@ pub fn teaches_threads(threads: usize) -> String {
 
 /// Said after the padding sentence where counters are added once per chunk of rows.
 pub const PADDING_IDLE_HERE: &str = "; here counters are added once per chunk of rows, so \
-     padding changes nothing measurable: load the swarm, whose every particle counts its \
-     neighbours";
+     padding changes nothing measurable: load the swarm, where every cell's particles count \
+     their neighbours";
 
 /// Said after the alloc sentence: what the toggle can show in this preset.
 pub const ALLOC_IN_THIS_PRESET: &str = "; this preset takes only a few large buffers a step \
@@ -401,7 +402,7 @@ pub const ALLOC_IN_THIS_PRESET: &str = "; this preset takes only a few large buf
 /// where it does.
 pub fn teaches(strategy: &Strategy, conditions: Conditions) -> [(&'static str, String); 5] {
     let mut padding = strategy.padding.teaches().to_owned();
-    if !conditions.per_particle_counts {
+    if !conditions.fine_grained_counts {
         padding += PADDING_IDLE_HERE;
     }
     [
@@ -468,7 +469,7 @@ mod tests {
             let conditions = Conditions {
                 forces_apply,
                 positions_kept,
-                per_particle_counts: false,
+                fine_grained_counts: false,
             };
             bytes_per_particle_step(&costs, layout, conditions)
         };

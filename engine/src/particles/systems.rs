@@ -51,7 +51,7 @@ impl ForceField {
     }
 }
 
-/// Where [`forces`] counts its neighbour work.
+/// Where [`repulsion`] counts its neighbour work.
 pub struct NeighbourTally<'c> {
     /// The world's counters.
     pub counters: &'c Counters,
@@ -131,27 +131,23 @@ impl<'g> Pushes<'g> {
 /// # Panics
 /// If the slots run past the grid's rows.
 pub fn repulsion(grid: &Grid, radius: f32, first: usize, out: &mut [Vec2], tally: &NeighbourTally) {
-    let work = repulsion_slots(grid, &Repulsion::new(radius), first, out);
-    // Counted per cell group, not per chunk: this is where counter padding shows.
-    tally.counters.add(tally.cells_visited, work.cells);
-    tally.counters.add(tally.neighbour_checks, work.checks);
+    repulsion_slots(grid, &Repulsion::new(radius), first, out, tally);
 }
 
-/// The work [`repulsion`] did.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-struct Work {
-    cells: u64,
-    checks: u64,
-}
-
-/// [`repulsion`] without the counters. Compiled twice: for baseline x86-64 and for AVX2
+/// [`repulsion`] with its kernel made. Compiled twice: for baseline x86-64 and for AVX2
 /// (picked at run time when the CPU has it). The second changes only the encoding
 /// (three-operand VEX, fewer register copies): Rust never fuses a multiply and an add on
 /// its own, so both give the same bits (a test runs both on the same grid). The query is an
 /// iterator, not a closure, so the whole loop is inlined into each clone.
 #[multiversion::multiversion(targets("x86_64+avx2"))]
-fn repulsion_slots(grid: &Grid, kernel: &Repulsion, first: usize, out: &mut [Vec2]) -> Work {
-    repulsion_slots_baseline(grid, kernel, first, out)
+fn repulsion_slots(
+    grid: &Grid,
+    kernel: &Repulsion,
+    first: usize,
+    out: &mut [Vec2],
+    tally: &NeighbourTally,
+) {
+    repulsion_slots_baseline(grid, kernel, first, out, tally);
 }
 
 /// The body of [`repulsion_slots`], inlined into each of its clones; called directly (as
@@ -162,17 +158,21 @@ fn repulsion_slots_baseline(
     kernel: &Repulsion,
     first: usize,
     out: &mut [Vec2],
-) -> Work {
+    tally: &NeighbourTally,
+) {
     let (xs, ys) = grid.sorted_positions();
     let at = |k: usize| Vec2::new(xs[k], ys[k]);
-    let mut work = Work::default();
     let (mut k, end) = (first, first + out.len());
     while k < end {
         let cell_end = grid.slots_in_cell_of(at(k)).end.min(end);
         let runs = grid.runs_near(at(k));
-        work.cells += u64::from(runs.cells()) * (cell_end - k) as u64;
+        // Counted once per cell's particles: still often enough for counter padding to
+        // show (two adds for every few particles).
+        let count = (cell_end - k) as u64;
         let checks: usize = runs.clone().map(|run| run.xs.len()).sum();
-        work.checks += (checks * (cell_end - k)) as u64;
+        let counters = tally.counters;
+        counters.add(tally.cells_visited, u64::from(runs.cells()) * count);
+        counters.add(tally.neighbour_checks, checks as u64 * count);
         while k < cell_end {
             let n = (cell_end - k).min(4);
             let o = &mut out[k - first..k - first + n];
@@ -185,7 +185,6 @@ fn repulsion_slots_baseline(
             k += n;
         }
     }
-    work
 }
 
 /// The pushes on the `G` particles at `at(first)`, `at(first + 1)`, … from the candidates
@@ -875,23 +874,27 @@ mod tests {
         rows
     }
 
-    /// The crowd's grid (10 x 10 cells of 1 x 1) and its pushes for `radius`, computed by
-    /// `slots` in chunks of `chunk` slots.
+    /// The pushes on the particles of `grid` for `radius`, computed by `slots` in chunks of
+    /// `chunk` slots, and the cells visited and candidates tested.
     fn crowd_pushes(
         grid: &Grid,
         radius: f32,
         chunk: usize,
-        slots: fn(&Grid, &Repulsion, usize, &mut [Vec2]) -> Work,
-    ) -> (Vec<Vec2>, Work) {
+        slots: fn(&Grid, &Repulsion, usize, &mut [Vec2], &NeighbourTally),
+    ) -> (Vec<Vec2>, (u64, u64)) {
         let kernel = Repulsion::new(radius);
+        let mut counters = Counters::new(Padding::Padded, 1);
+        let tally = NeighbourTally {
+            cells_visited: counters.register("cells_visited"),
+            neighbour_checks: counters.register("neighbour_checks"),
+            counters: &counters,
+        };
         let mut out = vec![Vec2::NAN; grid.cell_order().len()];
-        let mut work = Work::default();
         for (i, piece) in out.chunks_mut(chunk).enumerate() {
-            let w = slots(grid, &kernel, i * chunk, piece);
-            work.cells += w.cells;
-            work.checks += w.checks;
+            slots(grid, &kernel, i * chunk, piece, &tally);
         }
-        (out, work)
+        let work = (tally.cells_visited, tally.neighbour_checks);
+        (out, (counters.total(work.0), counters.total(work.1)))
     }
 
     #[test]
@@ -943,7 +946,7 @@ mod tests {
                 .sum();
             for chunk in [1, 2, 3, 5, 7, 64, 400] {
                 let (grouped, work) = crowd_pushes(&grid, radius, chunk, repulsion_slots);
-                assert_eq!(work.checks, checks as u64, "chunk {chunk}");
+                assert_eq!(work.1, checks as u64, "chunk {chunk}");
                 for (k, (g, a)) in grouped.iter().zip(&alone).enumerate() {
                     assert!(same(*g, *a), "radius {radius}, chunk {chunk}, slot {k}");
                 }

@@ -102,11 +102,8 @@ impl<B: Bundle> DenseRows<B> for Vec<AosRow<B>> {
     fn push_row(&mut self, entity: Entity, bundle: B) {
         Vec::push(self, AosRow { entity, bundle })
     }
-    fn clear(&mut self) {
-        Vec::clear(self)
-    }
     fn gather_rows(&mut self, src: &Self, order: &[u32]) {
-        self.clear();
+        Vec::clear(self);
         self.extend(order.iter().map(|&i| src[i as usize]));
     }
     fn swap_remove_row(&mut self, i: usize) -> B {

@@ -192,7 +192,6 @@ pub trait DenseRows<B: Bundle>: Default + Send + Sync {
     fn heap_bytes(&self) -> usize;
     fn reserve(&mut self, additional: usize);
     fn push_row(&mut self, entity: Entity, row: B);
-    fn clear(&mut self);
     /// Becomes the rows of `src` in `order` (every entry a row of `src`).
     fn gather_rows(&mut self, src: &Self, order: &[u32]);
     fn swap_remove_row(&mut self, i: usize) -> B;
@@ -505,8 +504,8 @@ impl<B: Bundle> Storage<B> {
     /// How many of `entities` are alive (an entity listed twice counts twice).
     ///
     /// Reads, for each, the three places a despawn reads: its handle slot, its entry in the
-    /// slot map and the entity stored in its row. The lookups do not depend on one another,
-    /// so their cache misses overlap; a loop that then despawns or replaces the same
+    /// slot map and the entity stored in its row. One entity's lookups do not wait on
+    /// another's, so their cache misses overlap; a loop that then despawns or replaces the same
     /// entities, one waiting on the last, finds them in cache ([`Commands::apply`] does
     /// this).
     ///

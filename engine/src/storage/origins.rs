@@ -21,8 +21,12 @@ impl Origins {
     pub(super) fn mark(&mut self, len: usize) {
         use rayon::prelude::*;
         self.rows.clear();
-        // Written by the current pool's workers: at a million rows, 4 MB.
-        self.rows.par_extend((0..len as u32).into_par_iter());
+        if len <= crate::parallel::PARALLEL_MIN_ROWS {
+            self.rows.extend(0..len as u32);
+        } else {
+            // Written by the current pool's workers: at a million rows, 4 MB.
+            self.rows.par_extend((0..len as u32).into_par_iter());
+        }
     }
 
     pub(super) fn as_slice(&self) -> &[u32] {

@@ -210,16 +210,17 @@ macro_rules! bundle {
                     self.entity.push(entity);
                     $( self.$field.push(row.$field); )*
                 }
-                fn clear(&mut self) {
-                    self.entity.clear();
-                    $( self.$field.clear(); )*
-                }
                 fn gather_rows(&mut self, src: &Self, order: &[u32]) {
                     // A plain indexed copy per column, the columns spread over the current
                     // rayon pool's workers.
                     fn column<T: Copy>(dst: &mut Vec<T>, src: &[T], order: &[u32]) {
                         dst.clear();
                         dst.extend(order.iter().map(|&i| src[i as usize]));
+                    }
+                    if order.len() <= $crate::parallel::PARALLEL_MIN_ROWS {
+                        column(&mut self.entity, &src.entity, order);
+                        $( column(&mut self.$field, &src.$field, order); )*
+                        return;
                     }
                     $crate::__private::join_all(&mut [
                         &mut || column(&mut self.entity, &src.entity, order),

@@ -14,8 +14,9 @@
 //! - The despawns are applied in their order, the first spawns taking the despawned rows
 //!   in place ([`Storage::replace`]: the k-th spawn gets the row and slot of the k-th live
 //!   despawned entity); despawns left over are swap-removed ([`Storage::despawn`]), spawns
-//!   left over appended ([`Storage::spawn`]). The same as all despawns then all spawns,
-//!   but for where the rows sit, and with no row moved when the counts match.
+//!   left over appended ([`Storage::spawn`]). The same entities live afterwards as after
+//!   all despawns then all spawns, with the same bundles; which row and handle slot each
+//!   new one gets differs, and no row moves when the counts match.
 //!
 //! # Drain buffers
 //! In [`AllocMode::Arena`] the queues drain into two buffers the command buffer keeps, so
@@ -176,12 +177,20 @@ impl<B: Bundle> Commands<B> {
             spawned: spawns.len(),
         };
         let mut spawns_left = spawns.drain(..);
+        let mut renewed = None;
         for e in despawns.drain(..) {
+            // Sorted, so other handles of a slot just handed to a spawn come right after it:
+            // they were dead (one generation of a slot lives at a time) and must not despawn
+            // the newcomer, which usually has that slot.
+            if renewed == Some(e.index()) {
+                continue;
+            }
             // A spawn takes a despawned row in place: no row moves.
             match spawns_left.as_slice().first() {
                 Some(request) => {
                     if storage.replace(e, request.bundle).is_some() {
                         spawns_left.next();
+                        renewed = Some(e.index());
                     }
                 }
                 None => _ = storage.despawn(e),
@@ -250,5 +259,87 @@ impl<B: Bundle> CommandWriter<'_, B> {
             bundle,
         });
         self.n = self.n.wrapping_add(1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::particles::Particle;
+    use crate::storage::Layout;
+    use glam::Vec2;
+
+    fn spark(mass: f32) -> Particle {
+        Particle {
+            mass,
+            ..Particle::at(Vec2::ZERO, Vec2::ZERO)
+        }
+    }
+
+    #[test]
+    fn spawns_take_despawned_rows_and_the_rest_is_swapped_out_or_appended() {
+        for (despawned, spawned) in [(3, 3), (3, 1), (1, 3), (0, 2), (2, 0)] {
+            let mut storage = Storage::new(Layout::Soa);
+            let old: Vec<Entity> = (0..5).map(|i| storage.spawn(spark(i as f32))).collect();
+            let mut commands: Commands<Particle> = Commands::new(LockStrategy::LockFree, 2);
+            let mut writer = commands.writer(0);
+            for e in old.iter().rev().take(despawned) {
+                writer.despawn(*e);
+                writer.despawn(*e); // twice: a no-op
+            }
+            for k in 0..spawned {
+                writer.spawn(spark(10.0 + k as f32));
+            }
+            drop(writer);
+            let applied = commands.apply(&mut storage);
+            let at = format!("{despawned} despawns, {spawned} spawns");
+            assert_eq!(applied, Applied { despawned, spawned }, "{at}");
+            assert_eq!(storage.len(), 5 - despawned + spawned, "{at}");
+            storage.check().unwrap();
+            for (i, e) in old.iter().enumerate() {
+                assert_eq!(storage.contains(*e), i < 5 - despawned, "{at}: entity {i}");
+            }
+            let mut masses: Vec<f32> = (0..storage.len())
+                .map(|i| storage.row(i).unwrap().1.mass)
+                .collect();
+            masses.sort_by(f32::total_cmp);
+            let mut want: Vec<f32> = (0..5 - despawned).map(|i| i as f32).collect();
+            want.extend((0..spawned).map(|k| 10.0 + k as f32));
+            assert_eq!(masses, want, "{at}: the same bundles live");
+        }
+    }
+
+    #[test]
+    fn a_dead_handle_of_a_renewed_slot_does_not_despawn_the_newcomer() {
+        let mut storage = Storage::new(Layout::Aos);
+        let a = storage.spawn(spark(1.0));
+        // The handle slot `a`'s gets when a spawn takes it: generation two further.
+        let next = Entity::from_bits(a.to_bits() + (2 << 32)).unwrap();
+        assert_eq!(next.index(), a.index());
+        let mut commands: Commands<Particle> = Commands::new(LockStrategy::Mutex, 1);
+        let mut writer = commands.writer(0);
+        writer.despawn(next);
+        writer.despawn(a);
+        writer.spawn(spark(2.0));
+        drop(writer);
+        let applied = commands.apply(&mut storage);
+        assert_eq!(applied.despawned, 1);
+        let (newcomer, bundle) = storage.row(0).unwrap();
+        assert_eq!((newcomer, bundle.mass), (next, 2.0), "alive, in a's row");
+    }
+
+    #[test]
+    fn growing_a_lock_free_queue_keeps_what_is_queued() {
+        let mut storage = Storage::new(Layout::Soa);
+        let old: Vec<Entity> = (0..4).map(|i| storage.spawn(spark(i as f32))).collect();
+        let mut commands: Commands<Particle> = Commands::new(LockStrategy::LockFree, 1);
+        let mut writer = commands.writer(0);
+        old.iter().for_each(|e| writer.despawn(*e));
+        drop(writer);
+        // A deferred system's despawns are still queued when the next one reserves.
+        commands.reserve(1 << 16, 0);
+        assert_eq!(commands.pending_despawns(), 4);
+        assert_eq!(commands.apply(&mut storage).despawned, 4);
+        assert!(storage.is_empty());
     }
 }

@@ -4,7 +4,7 @@
 //! [`Previous::capture`] copies the field into the current frame arena
 //! ([`Storage::stash_of`]) and marks the storage's row origins
 //! ([`Storage::mark_origins`]). The step then moves rows as it likes (despawns swap-remove,
-//! spawns append, a system may permute); [`Previous::view`] reads the copy through the
+//! spawns append or take a dead entity's row, a system may permute); [`Previous::view`] reads the copy through the
 //! origins, so row `i` of the view is the entity of row `i` now. The copy lives in the frame
 //! arena: the next swap keeps it readable, the one after reclaims it, and the view then
 //! resolves to `None`, never to stale data.

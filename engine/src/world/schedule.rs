@@ -59,9 +59,9 @@ impl<B: Bundle, R> Schedule<B, R> {
         self.push(name, Box::new(system), false)
     }
 
-    /// Like [`Schedule::add`], but the commands `system` queues wait and are applied after
-    /// the next system, together with that one's (or at the end of the step, if it is the
-    /// last). Despawns and spawns applied together share rows ([`Commands::apply`]): a
+    /// Like [`Schedule::add`], but the commands `system` queues wait and are applied
+    /// together with the next system's (after the next system that is not deferred itself,
+    /// or at the end of the step). Despawns and spawns applied together share rows ([`Commands::apply`]): a
     /// system that despawns, followed by one that spawns as many, moves no row at all. The
     /// next system still sees the entities queued for despawn, alive.
     ///
