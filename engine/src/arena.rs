@@ -13,11 +13,12 @@
 //!   reference handed out by `alloc*` (which borrows `&self`) stays valid for that borrow.
 //!   The lists of chunks and blocks may reallocate, but they hold the pointers, not the
 //!   memory the pointers point to.
-//! - Allocations never overlap: the bump cursor only moves forward inside a chunk, and each
-//!   allocation takes `[aligned, aligned + size)` with `aligned + size <= chunk capacity`;
-//!   a heap-mode block belongs to one allocation.
+//! - Allocations never overlap: the bump pointer only moves down inside a chunk (from its
+//!   end towards its start, as in bumpalo), and each allocation takes
+//!   `[aligned, aligned + size)` with `chunk start <= aligned` and `aligned + size` at or
+//!   below the previous allocation; a heap-mode block belongs to one allocation.
 //! - [`Arena::reset`] takes `&mut self`, so no reference into the arena can survive it: the
-//!   borrow checker proves the memory is unobserved before the cursor rewinds.
+//!   borrow checker proves the memory is unobserved before the bump pointer rewinds.
 //! - Types that need `Drop` are rejected at compile time (an arena never runs destructors,
 //!   like bumpalo; rejecting them means nothing can leak a file handle or a lock by accident).
 //!
@@ -48,6 +49,7 @@ use std::alloc::{self, Layout};
 use std::cell::{Cell, RefCell};
 use std::marker::PhantomData;
 use std::mem::MaybeUninit;
+use std::num::NonZeroUsize;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -173,11 +175,15 @@ pub struct Arena {
     full: RefCell<Vec<Chunk>>,
     /// Where allocations go now. `None` only before the first allocation.
     current: RefCell<Option<Chunk>>,
-    /// Base pointer and capacity of `current`, cached so the fast path avoids the RefCell.
+    /// Base pointer and capacity of `current`, cached so stats avoid the RefCell.
     base: Cell<Option<NonNull<u8>>>,
     capacity: Cell<usize>,
-    /// Bytes used in the current chunk.
-    cursor: Cell<usize>,
+    /// The lowest byte handed out in `current` (its end while empty): allocation bumps
+    /// down from here, as in bumpalo. `None` while there is no chunk, and in heap mode, so
+    /// the fast path needs no mode test.
+    top: Cell<Option<NonNull<u8>>>,
+    /// The address of `current`'s first byte, the floor `top` may not go below.
+    bottom: Cell<usize>,
     /// Bytes used in `full` chunks.
     full_used: Cell<usize>,
     high_water: Cell<usize>,
@@ -215,7 +221,8 @@ impl Arena {
             current: RefCell::new(None),
             base: Cell::new(None),
             capacity: Cell::new(0),
-            cursor: Cell::new(0),
+            top: Cell::new(None),
+            bottom: Cell::new(0),
             full_used: Cell::new(0),
             high_water: Cell::new(0),
             first_chunk: bytes.max(CHUNK_ALIGN),
@@ -250,6 +257,8 @@ impl Arena {
             *self.current.get_mut() = None;
             self.base.set(None);
             self.capacity.set(0);
+            self.top.set(None);
+            self.bottom.set(0);
         }
         self.mode = mode;
     }
@@ -361,7 +370,7 @@ impl Arena {
         self.full.get_mut().clear();
         self.blocks.get_mut().clear();
         self.full_used.set(0);
-        self.cursor.set(0);
+        self.top.set(self.chunk_end());
         self.allocations.set(0);
         self.allocated_bytes.set(0);
     }
@@ -386,7 +395,21 @@ impl Arena {
     }
 
     fn used(&self) -> usize {
-        self.full_used.get() + self.cursor.get()
+        self.full_used.get() + self.used_in_current()
+    }
+
+    /// Bytes handed out from the current chunk.
+    fn used_in_current(&self) -> usize {
+        match (self.top.get(), self.chunk_end()) {
+            (Some(top), Some(end)) => end.addr().get() - top.addr().get(),
+            _ => 0,
+        }
+    }
+
+    /// One past the current chunk's last byte.
+    fn chunk_end(&self) -> Option<NonNull<u8>> {
+        let base = self.base.get()?;
+        NonNull::new(base.as_ptr().wrapping_add(self.capacity.get()))
     }
 
     fn note_high_water(&self) {
@@ -407,32 +430,36 @@ impl Arena {
             return NonNull::new(std::ptr::without_provenance_mut(layout.align()))
                 .expect("an alignment is never zero");
         }
+        match self.try_bump(layout) {
+            Some(ptr) => ptr,
+            None => self.alloc_slow(layout),
+        }
+    }
+
+    /// Bumps `top` down by `layout`'s size, rounded down to its alignment: a subtract, a
+    /// mask and one compare. `None` if the current chunk is too full (or there is none).
+    #[inline]
+    fn try_bump(&self, layout: Layout) -> Option<NonNull<u8>> {
+        let top = self.top.get()?;
+        let addr = top.addr().get().checked_sub(layout.size())? & !(layout.align() - 1);
+        if addr < self.bottom.get() {
+            return None;
+        }
+        let ptr = top.with_addr(NonZeroUsize::new(addr)?);
+        self.top.set(Some(ptr));
+        Some(ptr)
+    }
+
+    /// Where a request goes when the current chunk cannot take it: a block of its own in
+    /// heap mode, else a new chunk.
+    #[cold]
+    fn alloc_slow(&self, layout: Layout) -> NonNull<u8> {
         if self.mode == AllocMode::Heap {
             return self.alloc_block(layout);
-        }
-        if let Some(ptr) = self.try_bump(layout) {
-            return ptr;
         }
         self.grow(layout);
         self.try_bump(layout)
             .expect("a fresh chunk is sized to fit the request")
-    }
-
-    #[inline]
-    fn try_bump(&self, layout: Layout) -> Option<NonNull<u8>> {
-        let base = self.base.get()?;
-        let cursor = self.cursor.get();
-        let addr = base.as_ptr().addr().checked_add(cursor)?;
-        let padding = addr.wrapping_neg() & (layout.align() - 1);
-        let start = cursor.checked_add(padding)?;
-        let end = start.checked_add(layout.size())?;
-        if end > self.capacity.get() {
-            return None;
-        }
-        self.cursor.set(end);
-        // SAFETY: `start <= end <= capacity`, so the pointer stays inside the chunk (or one
-        // past its end for a zero-sized request), derived from the chunk's own pointer.
-        Some(unsafe { base.add(start) })
     }
 
     /// Heap mode: a block of its own from the global allocator, kept until the next reset.
@@ -453,13 +480,15 @@ impl Arena {
         let capacity = (self.capacity.get() * 2).max(self.first_chunk).max(needed);
         let chunk = Chunk::new(capacity);
         self.count_allocation(capacity);
+        self.full_used
+            .set(self.full_used.get() + self.used_in_current());
         self.base.set(Some(chunk.ptr));
         self.capacity.set(chunk.capacity);
+        self.bottom.set(chunk.ptr.addr().get());
+        self.top.set(self.chunk_end());
         if let Some(old) = self.current.borrow_mut().replace(chunk) {
-            self.full_used.set(self.full_used.get() + self.cursor.get());
             count_growth(self, &mut self.full.borrow_mut(), old);
         }
-        self.cursor.set(0);
     }
 }
 
@@ -712,7 +741,7 @@ mod tests {
     fn every_allocation_is_aligned() {
         let arena = Arena::with_capacity(100);
         for i in 0..200u8 {
-            let _odd = arena.alloc(i); // misalign the cursor
+            let _odd = arena.alloc(i); // misalign the bump pointer
             let line = arena.alloc(Line([i; 64]));
             assert_eq!(line as *const Line as usize % 64, 0);
             assert_eq!(line.0[63], i);
