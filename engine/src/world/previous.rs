@@ -83,6 +83,35 @@ impl<T: Copy> PreviousView<'_, T> {
         self.values.get(origin as usize).copied()
     }
 
+    /// Writes the captured value of each of rows `first..first + out.len()` into its slot
+    /// of `out`, in one pass (what [`PreviousView::get`] gives row by row). The slot of a row
+    /// spawned since the capture, or past the last row, keeps what it holds: fill `out`
+    /// with the current values first to get "where it was, else where it is".
+    ///
+    /// ```
+    /// use engine::prelude::*;
+    /// use engine::particles::{particle, Particle};
+    /// use engine::world::Previous;
+    ///
+    /// let mut world: World<Particle> = World::new(Strategy::default())?;
+    /// world.spawn(Particle::at(Vec2::ONE, Vec2::ZERO));
+    /// let mut before = Previous::new(particle::FIELDS.position);
+    /// before.capture(&mut world);
+    /// world.spawn(Particle::at(Vec2::X, Vec2::ZERO)); // row 1: spawned since
+    /// let mut out = [Vec2::NEG_ONE; 3];
+    /// before.view(&world).unwrap().copy_into(0, &mut out);
+    /// assert_eq!(out, [Vec2::ONE, Vec2::NEG_ONE, Vec2::NEG_ONE]);
+    /// # Ok::<(), engine::error::ParamError>(())
+    /// ```
+    pub fn copy_into(&self, first: usize, out: &mut [T]) {
+        let origins = self.origins.get(first..).unwrap_or_default();
+        for (slot, &origin) in out.iter_mut().zip(origins) {
+            if let Some(&value) = self.values.get(origin as usize) {
+                *slot = value;
+            }
+        }
+    }
+
     /// Rows now.
     pub fn len(&self) -> usize {
         self.origins.len()
@@ -135,5 +164,42 @@ mod tests {
             (2, Some(Vec2::ONE), None)
         );
         assert_eq!(view.get(2), None, "past the end");
+    }
+
+    #[test]
+    fn copy_into_agrees_with_get_row_by_row() {
+        let mut world: World<Particle> = World::new(Strategy {
+            threads: 1,
+            ..Strategy::default()
+        })
+        .unwrap();
+        let entities: Vec<_> = (0..300)
+            .map(|i| world.spawn(Particle::at(Vec2::splat(i as f32), Vec2::ZERO)))
+            .collect();
+        let mut previous = Previous::new(particle::FIELDS.position);
+        previous.capture(&mut world);
+        for &e in entities.iter().step_by(7) {
+            world.despawn(e);
+        }
+        for i in 0..40 {
+            world.spawn(Particle::at(Vec2::new(-1.0, i as f32), Vec2::ZERO));
+        }
+        let view = previous.view(&world).unwrap();
+        let now = |row: usize| Vec2::new(1000.0 + row as f32, 0.0);
+        for (first, len) in [(0, 64), (5, 64), (250, 64), (290, 64), (400, 3), (0, 0)] {
+            let mut out: Vec<Vec2> = (first..first + len).map(now).collect();
+            view.copy_into(first, &mut out);
+            let want: Vec<Vec2> = (first..first + len)
+                .map(|row| view.get(row).unwrap_or(now(row)))
+                .collect();
+            assert_eq!(out, want, "rows {first}..{}", first + len);
+        }
+        let mut spawned = [Vec2::ZERO; 40];
+        view.copy_into(view.len() - 40, &mut spawned);
+        assert_eq!(
+            spawned,
+            [Vec2::ZERO; 40],
+            "rows spawned since keep their slots"
+        );
     }
 }
