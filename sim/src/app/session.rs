@@ -212,7 +212,10 @@ impl Session {
             due += frame.steps;
         }
         let mut tick = Tick::default();
-        for _ in 0..due {
+        for step in 0..due {
+            // The picture interpolates across the last step only: the steps before it need
+            // not copy their positions (system `stash`, a copy of the position column).
+            self.world.keep_previous_positions(step + 1 == due);
             if !self.step_once() {
                 break;
             }
@@ -497,6 +500,22 @@ mod tests {
             "heap mode allocates"
         );
         assert!(!s.pending());
+    }
+
+    #[test]
+    fn a_frame_of_several_steps_keeps_where_its_last_step_started() {
+        let mut s = session();
+        let tick = s.tick(0.05);
+        assert!(tick.steps >= 2, "{} steps", tick.steps);
+        // A twin that keeps the positions at every step: the last capture is the same.
+        let scene = s.world().scene().clone();
+        let mut twin = ParticleSim::new(scene, s.world().strategy().clone()).unwrap();
+        twin.keep_previous_positions(true);
+        twin.run(s.world().steps());
+        let (got, want) = (s.world().previous_positions(), twin.previous_positions());
+        let (got, want) = (got.expect("the last step kept them"), want.unwrap());
+        assert_eq!(got.len(), want.len());
+        assert!((0..got.len()).all(|row| got.get(row) == want.get(row)));
     }
 
     #[test]
