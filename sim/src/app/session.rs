@@ -509,7 +509,7 @@ mod tests {
         assert!(tick.steps >= 2, "{} steps", tick.steps);
         // A twin that keeps the positions at every step: the last capture is the same.
         let scene = s.world().scene().clone();
-        let mut twin = ParticleSim::new(scene, s.world().strategy().clone()).unwrap();
+        let mut twin = ParticleSim::new(scene, s.world().strategy()).unwrap();
         twin.keep_previous_positions(true);
         twin.run(s.world().steps());
         let (got, want) = (s.world().previous_positions(), twin.previous_positions());
