@@ -436,8 +436,10 @@ impl Arena {
         }
     }
 
-    /// Bumps `top` down by `layout`'s size, rounded down to its alignment: a subtract, a
-    /// mask and one compare. `None` if the current chunk is too full (or there is none).
+    /// Bumps `top` down by `layout`'s size, rounded down to its alignment: a subtract and a
+    /// mask, with a test for no chunk, one for the start of the address space and one for
+    /// the chunk's start (the first two fold into one compare when the size is constant).
+    /// `None` if the current chunk is too full (or there is none).
     #[inline]
     fn try_bump(&self, layout: Layout) -> Option<NonNull<u8>> {
         let top = self.top.get()?;
@@ -477,7 +479,12 @@ impl Arena {
     #[cold]
     fn grow(&self, layout: Layout) {
         let needed = layout.size() + layout.align();
-        let capacity = (self.capacity.get() * 2).max(self.first_chunk).max(needed);
+        // A whole number of alignment units, so the first bump from the end is aligned for
+        // most types and `used` counts no padding for them.
+        let capacity = (self.capacity.get() * 2)
+            .max(self.first_chunk)
+            .max(needed)
+            .next_multiple_of(CHUNK_ALIGN);
         let chunk = Chunk::new(capacity);
         self.count_allocation(capacity);
         self.full_used
@@ -760,6 +767,16 @@ mod tests {
         for (i, r) in refs.iter().enumerate() {
             assert_eq!(**r, i as u64);
         }
+    }
+
+    #[test]
+    fn used_counts_only_the_padding_alignment_needs() {
+        let arena = Arena::with_capacity(100); // not a whole number of alignment units
+        arena.alloc(0u64);
+        arena.alloc(0u32);
+        assert_eq!(arena.stats().used, 12);
+        arena.alloc(0u64); // 4 bytes of padding below the u32
+        assert_eq!(arena.stats().used, 24);
     }
 
     #[test]

@@ -75,7 +75,8 @@ pub fn clear(frame: &mut [u8]) {
     }
 }
 
-/// Clears `frame` and draws every particle of `world`, interpolated by `alpha` in [0, 1].
+/// Clears `frame` and draws every particle of `world`, interpolated by `alpha` in [0, 1]
+/// (clamped; NaN draws the previous state).
 /// A frame whose size does not match `view` is left alone.
 pub fn draw(frame: &mut [u8], view: Viewport, world: &ParticleSim, alpha: f32) {
     Rasteriser::default().draw(frame, view, world, alpha);
@@ -100,14 +101,20 @@ pub struct Rasteriser {
 
 impl Rasteriser {
     /// Clears `frame` and draws every particle of `world`, interpolated by `alpha` in
-    /// [0, 1]. A frame whose size does not match `view` is left alone.
+    /// [0, 1] (clamped; NaN draws the previous state). A frame whose size does not match
+    /// `view` is left alone.
     pub fn draw(&mut self, frame: &mut [u8], view: Viewport, world: &ParticleSim, alpha: f32) {
         if frame.len() != view.frame_bytes() || frame.is_empty() {
             return;
         }
         let motion = Motion {
             previous: world.previous_positions(),
-            alpha: alpha.clamp(0.0, 1.0),
+            // NaN would put every particle off the frame.
+            alpha: if alpha.is_nan() {
+                0.0
+            } else {
+                alpha.clamp(0.0, 1.0)
+            },
         };
         let bands = view.height.div_ceil(BAND_ROWS) as usize;
         let workers = if world.len() < PARALLEL_MIN_PARTICLES {
@@ -478,6 +485,18 @@ mod tests {
                 };
                 let mut world = ParticleSim::new(scene.clone(), strategy).unwrap();
                 world.run(20);
+                // No positions kept yet: every particle is drawn where it is.
+                let view = Viewport {
+                    width: 320,
+                    height: 180,
+                    world: Vec2::new(scene.world.width, scene.world.height),
+                };
+                let (mut got, mut want) = (vec![0u8; 320 * 180 * 4], vec![0u8; 320 * 180 * 4]);
+                draw(&mut got, view, &world, 0.37);
+                reference_draw(&mut want, view, &world, 1.0);
+                assert!(got == want, "{name} {layout}: no previous positions");
+                draw(&mut got, view, &world, f32::NAN);
+                assert!(got == want, "{name} {layout}: a NaN alpha draws them too");
                 world.keep_previous_positions(true);
                 world.run(3);
                 for (width, height) in [(1280, 720), (333, 177)] {

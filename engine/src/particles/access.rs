@@ -62,8 +62,9 @@ pub enum When {
     EveryStep,
     /// Only when a force applies: an attractor, neighbour repulsion, or the mouse held.
     ForcesApply,
-    /// Only when each step's starting positions are kept for a renderer
-    /// ([`ParticleSim::keep_previous_positions`](super::ParticleSim::keep_previous_positions)).
+    /// Only when a step's starting positions are kept for a renderer
+    /// ([`ParticleSim::keep_previous_positions`](super::ParticleSim::keep_previous_positions);
+    /// the window keeps them for a frame's last step only).
     PositionsKept,
 }
 
@@ -92,7 +93,7 @@ impl When {
 pub struct Conditions {
     /// A force applies (the `forces` system has work).
     pub forces_apply: bool,
-    /// Each step's starting positions are kept (the `stash` system has work).
+    /// The step's starting positions are kept (the `stash` system has work).
     pub positions_kept: bool,
     /// Counters are added every few particles (repulsion's neighbour tallies, once per
     /// cell's particles), not once per chunk of rows: only then does counter padding change

@@ -224,6 +224,8 @@ impl Session {
                 tick.systems.add(name, time);
             }
         }
+        // A replay that ended part-way through the frame must not leave keeping off.
+        self.world.keep_previous_positions(true);
         tick
     }
 
