@@ -297,6 +297,37 @@ impl Arena {
         }
     }
 
+    /// Allocates space for `len` values and leaves it uninitialised, for a caller that
+    /// writes every element itself in an order of its own (the grid's scatter does): it
+    /// saves the pass that [`Arena::alloc_slice_fill_with`] makes to write each one first.
+    ///
+    /// `T` must not need `Drop`, as for every arena value.
+    ///
+    /// ```
+    /// use engine::arena::Arena;
+    /// let arena = Arena::new();
+    /// let slots = arena.alloc_uninit_slice::<u32>(3);
+    /// for (i, slot) in slots.iter_mut().enumerate().rev() {
+    ///     slot.write(i as u32 * 10);
+    /// }
+    /// // SAFETY: the loop wrote all three.
+    /// assert_eq!(unsafe { slots.assume_init_ref() }, &[0, 10, 20]);
+    /// ```
+    #[inline]
+    pub fn alloc_uninit_slice<T>(&self, len: usize) -> &mut [MaybeUninit<T>] {
+        const {
+            assert!(
+                !std::mem::needs_drop::<T>(),
+                "arena values must not need Drop"
+            )
+        };
+        let ptr = self.alloc_array::<T>(len);
+        // SAFETY: `ptr` is aligned and valid for `len` fresh `T`s and nothing else refers
+        // to that space (as in `alloc`); `MaybeUninit<T>` has `T`'s layout and may hold
+        // anything, so the uninitialised space is a valid value of it.
+        unsafe { std::slice::from_raw_parts_mut(ptr.as_ptr().cast::<MaybeUninit<T>>(), len) }
+    }
+
     /// [`Arena::alloc_slice_copy`], the copying split between the current rayon pool's
     /// workers when `src` has more than `min_len` elements (a big copy is bound by one
     /// core's memory bandwidth, not the machine's).
@@ -315,13 +346,7 @@ impl Arena {
         if src.len() <= min_len.max(1) {
             return self.alloc_slice_copy(src);
         }
-        let ptr = self.alloc_array::<T>(src.len());
-        // SAFETY: `ptr` is aligned and valid for `src.len()` fresh `T`s (as in
-        // `alloc_slice_copy`), and nothing else refers to that space; viewed as
-        // `MaybeUninit<T>` it may be uninitialised.
-        let dst = unsafe {
-            std::slice::from_raw_parts_mut(ptr.as_ptr().cast::<MaybeUninit<T>>(), src.len())
-        };
+        let dst = self.alloc_uninit_slice::<T>(src.len());
         let piece = src
             .len()
             .div_ceil(rayon::current_num_threads().max(1))
@@ -332,8 +357,8 @@ impl Arena {
                 d.write_copy_of_slice(s);
             });
         // SAFETY: the chunks cover `dst` whole, each copied from `src`, so every element is
-        // initialised; the space lives as long as `&self`, as above.
-        unsafe { std::slice::from_raw_parts_mut(ptr.as_ptr(), src.len()) }
+        // initialised.
+        unsafe { dst.assume_init_mut() }
     }
 
     /// Allocates `len` values, the `i`th being `f(i)`.

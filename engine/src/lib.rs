@@ -66,6 +66,7 @@ pub mod entity;
 #[cfg(test)]
 mod entity_model;
 pub mod error;
+#[allow(unsafe_code)]
 pub mod grid;
 pub mod lanes;
 pub mod parallel;
