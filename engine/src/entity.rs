@@ -13,9 +13,10 @@
 //!   never returns to the free list, so versions never wrap (hecs wraps and can alias; we
 //!   do not). Each slot serves 2^31 lifetimes before that.
 //! - Spawn and despawn are O(1): free slots' indices form a stack beside the versions.
-//!   Spawn allocates only when it creates a slot beyond the most ever made; despawn only
-//!   when it is the first since that growth, and then makes room for every slot to be
-//!   free at once. Once the slot count has settled, neither allocates.
+//!   Spawn allocates only when it creates a slot beyond the most ever made; despawn at most
+//!   once per growth of the slots (or after a clone, which does not keep capacity), and
+//!   then makes room for every slot to be free at once. Once the slot count has settled,
+//!   neither allocates.
 //! - The order of handed-out indices depends only on the sequence of calls, never on timing,
 //!   so a simulation that spawns deterministically gets the same handles every run.
 
@@ -106,7 +107,7 @@ impl EntityAllocator {
     /// Creates a live entity, reusing the most recently freed slot if there is one.
     ///
     /// # Panics
-    /// If more than `u32::MAX - 1` slots would be needed (32 GiB of slots alone).
+    /// If more than `u32::MAX - 1` slots would be needed (16 GiB of versions alone).
     #[inline]
     pub fn spawn(&mut self) -> Entity {
         self.live += 1;
@@ -125,6 +126,8 @@ impl EntityAllocator {
     /// Appends a slot holding a fresh entity (version 1) and returns its index.
     #[inline]
     fn new_slot(&mut self) -> u32 {
+        // Index `u32::MAX` stays unused, as it did when it marked the free list's end, so
+        // the limit (and the `Panics` doc) did not change.
         let index = u32::try_from(self.versions.len())
             .ok()
             .filter(|i| *i != u32::MAX)
