@@ -5,7 +5,8 @@
 //! all in the frame arena, so a rebuild allocates nothing once the arena has grown to size.
 //! The cell ids and the sorted arrays are written once each, into uninitialised arena
 //! space (the scatter writes them in its own order); before they are read, a check that
-//! every cell's write cursor reached the next cell's start proves every slot was written.
+//! every cell's write cursor reached the next cell's start, and the last start is the row
+//! count, proves every slot was written.
 //! Coordinates are kept as two arrays so a query can test four candidates per vector.
 //!
 //! # Invariants

@@ -9,7 +9,8 @@
 //! - `churn`: remove every other handle of that shuffled list, then spawn as many again,
 //!   which reuses the freed slots: 10_000 operations that leave the state as it was.
 
-use criterion::{BenchmarkId, Criterion, Throughput};
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, BenchmarkId, Criterion, Throughput};
 use engine::entity::{Entity, EntityAllocator};
 use rand::seq::SliceRandom;
 use slotmap::{DefaultKey, SlotMap};
@@ -35,6 +36,19 @@ fn live_keys(n: usize) -> (SlotMap<DefaultKey, ()>, Vec<DefaultKey>) {
     let mut handles: Vec<DefaultKey> = (0..n).map(|_| keys.insert(())).collect();
     handles.shuffle(&mut benches::rng());
     (keys, handles)
+}
+
+/// Bench `name/side`: `is_live` on every one of `handles`, counting the live ones.
+fn lookups<H: Copy>(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
+    side: &str,
+    handles: &[H],
+    is_live: impl Fn(H) -> bool,
+) {
+    group.bench_function(BenchmarkId::new(name, side), |b| {
+        b.iter(|| black_box(handles).iter().filter(|&&h| is_live(h)).count())
+    });
 }
 
 pub fn bench(c: &mut Criterion) {
@@ -65,22 +79,12 @@ pub fn bench(c: &mut Criterion) {
     for (name, n) in [("get", HANDLES), ("get_1m", MANY_HANDLES)] {
         group.throughput(Throughput::Elements(n as u64));
         let (entities, handles) = live_entities(n);
-        group.bench_function(BenchmarkId::new(name, "engine"), |b| {
-            b.iter(|| {
-                black_box(&handles)
-                    .iter()
-                    .filter(|&&e| entities.is_alive(e))
-                    .count()
-            })
+        lookups(&mut group, name, "engine", &handles, |e| {
+            entities.is_alive(e)
         });
         let (keys, handles) = live_keys(n);
-        group.bench_function(BenchmarkId::new(name, "slotmap"), |b| {
-            b.iter(|| {
-                black_box(&handles)
-                    .iter()
-                    .filter(|&&k| keys.contains_key(k))
-                    .count()
-            })
+        lookups(&mut group, name, "slotmap", &handles, |k| {
+            keys.contains_key(k)
         });
     }
     group.throughput(Throughput::Elements(HANDLES as u64));
