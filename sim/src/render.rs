@@ -11,8 +11,8 @@
 //! writes stay within a cache-sized part of the frame:
 //! 1. *bin*: the particles are split between the workers; each worker turns its particles
 //!    into splats (pixel, colour) a block of 64 at a time, and appends them to one list per
-//!    horizontal band of [`BAND_ROWS`] rows. A block's fields are copied a column at a time
-//!    in SoA (row by row in AoS), its start-of-step positions read in one pass
+//!    horizontal band of [`BAND_ROWS`] rows. A block's fields are read in place from the
+//!    SoA columns (copied row by row in AoS), its start-of-step positions read in one pass
 //!    ([`PreviousView::copy_into`]), and its pixels and colours computed in loops over the
 //!    block that vectorise;
 //! 2. *splat*: each band is cleared and gets the splats of every worker's list for it.
@@ -147,13 +147,23 @@ struct Motion<'w> {
 }
 
 impl Motion<'_> {
-    /// Rows `first..first + before.len()` at the start of the step, into `before`, which
-    /// holds where they are now (and keeps it for rows spawned since).
+    /// Where the `len` particles of `now` (rows `first..first + len`) were at the start of
+    /// the step: gathered into `scratch` (where they are now for rows spawned since), or
+    /// `now` itself when no positions were kept.
     #[inline]
-    fn start_of_step(&self, first: usize, before: &mut [Vec2]) {
-        if let Some(previous) = self.previous {
-            previous.copy_into(first, before);
-        }
+    fn start_of_step<'b>(
+        &self,
+        first: usize,
+        len: usize,
+        now: &'b [Vec2; BLOCK],
+        scratch: &'b mut [Vec2; BLOCK],
+    ) -> &'b [Vec2; BLOCK] {
+        let Some(previous) = self.previous else {
+            return now;
+        };
+        scratch[..len].copy_from_slice(&now[..len]);
+        previous.copy_into(first, &mut scratch[..len]);
+        scratch
     }
 }
 
@@ -187,8 +197,8 @@ fn bin_all<'a, R: Rows<'a>>(
 }
 
 /// Turns each particle of SoA `columns` (the first of them being row `first`) into a splat
-/// in the list of its band, [`BLOCK`] particles at a time, each block's fields copied a
-/// column at a time.
+/// in the list of its band, [`BLOCK`] particles at a time, read in place from the columns
+/// (the last, shorter block copied into a [`Block`]).
 fn bin_columns(
     columns: particle::ColumnsRef<'_>,
     first: usize,
@@ -196,17 +206,37 @@ fn bin_columns(
     view: Viewport,
     motion: Motion<'_>,
 ) {
-    let mut block = Block::default();
-    let rows = columns.position.len();
-    for start in (0..rows).step_by(BLOCK) {
-        let run = start..rows.min(start + BLOCK);
-        let len = run.len();
-        block.position[..len].copy_from_slice(&columns.position[run.clone()]);
-        block.age[..len].copy_from_slice(&columns.age[run.clone()]);
-        block.lifetime[..len].copy_from_slice(&columns.lifetime[run.clone()]);
-        block.color[..len].copy_from_slice(&columns.color[run]);
-        block.bin(first + start, len, lists, view, motion);
+    let mut scratch = [Vec2::ZERO; BLOCK];
+    let (position, position_tail) = columns.position.as_chunks::<BLOCK>();
+    let (age, age_tail) = columns.age.as_chunks::<BLOCK>();
+    let (lifetime, lifetime_tail) = columns.lifetime.as_chunks::<BLOCK>();
+    let (color, color_tail) = columns.color.as_chunks::<BLOCK>();
+    let blocks = position.iter().zip(age).zip(lifetime).zip(color);
+    for (k, (((position, age), lifetime), color)) in blocks.enumerate() {
+        let fields = Fields {
+            position,
+            age,
+            lifetime,
+            color,
+        };
+        bin_block(
+            fields,
+            first + k * BLOCK,
+            BLOCK,
+            &mut scratch,
+            lists,
+            view,
+            motion,
+        );
     }
+    let len = position_tail.len();
+    let mut tail = Block::default();
+    tail.position[..len].copy_from_slice(position_tail);
+    tail.age[..len].copy_from_slice(age_tail);
+    tail.lifetime[..len].copy_from_slice(lifetime_tail);
+    tail.color[..len].copy_from_slice(color_tail);
+    let start = first + position.len() * BLOCK;
+    bin_block(tail.fields(), start, len, &mut scratch, lists, view, motion);
 }
 
 /// [`bin_columns`] for AoS rows, which are read one at a time.
@@ -217,7 +247,7 @@ fn bin_rows<'a>(
     view: Viewport,
     motion: Motion<'_>,
 ) {
-    let mut block = Block::default();
+    let (mut block, mut scratch) = (Block::default(), [Vec2::ZERO; BLOCK]);
     // Counters of their own, not fields of the block: the block's arrays are written
     // through a pointer, so a count kept beside them would go through memory every row.
     let (mut start, mut k) = (first, 0);
@@ -227,11 +257,19 @@ fn bin_rows<'a>(
         block.color[k] = *p.color;
         k += 1;
         if k == BLOCK {
-            block.bin(start, BLOCK, lists, view, motion);
+            bin_block(
+                block.fields(),
+                start,
+                BLOCK,
+                &mut scratch,
+                lists,
+                view,
+                motion,
+            );
             (start, k) = (start + BLOCK, 0);
         }
     });
-    block.bin(start, k, lists, view, motion);
+    bin_block(block.fields(), start, k, &mut scratch, lists, view, motion);
 }
 
 /// Particles turned into splats together.
@@ -240,14 +278,22 @@ const BLOCK: usize = 64;
 /// The band of a particle outside the frame.
 const OFF_FRAME: u32 = u32::MAX;
 
-/// Up to [`BLOCK`] particles, gathered so their pixels and colours are computed in plain
-/// loops over arrays, which the compiler vectorises (one particle at a time, the float tests
-/// and conversions were most of the drawing).
-struct Block {
+/// The fields [`BLOCK`] particles are drawn from, as whole arrays, so their pixels and
+/// colours are computed in plain loops of fixed length, which the compiler vectorises (one
+/// particle at a time, the float tests and conversions were most of the drawing).
+#[derive(Clone, Copy)]
+struct Fields<'b> {
     /// Where each particle is now.
+    position: &'b [Vec2; BLOCK],
+    age: &'b [f32; BLOCK],
+    lifetime: &'b [f32; BLOCK],
+    color: &'b [[u8; 4]; BLOCK],
+}
+
+/// Up to [`BLOCK`] particles' fields, gathered where they are not stored as whole arrays
+/// (AoS rows, the end of the SoA columns).
+struct Block {
     position: [Vec2; BLOCK],
-    /// Where it was at the start of the step (where it is, if spawned since).
-    before: [Vec2; BLOCK],
     age: [f32; BLOCK],
     lifetime: [f32; BLOCK],
     color: [[u8; 4]; BLOCK],
@@ -257,10 +303,20 @@ impl Default for Block {
     fn default() -> Self {
         Block {
             position: [Vec2::ZERO; BLOCK],
-            before: [Vec2::ZERO; BLOCK],
             age: [0.0; BLOCK],
             lifetime: [0.0; BLOCK],
             color: [[0; 4]; BLOCK],
+        }
+    }
+}
+
+impl Block {
+    fn fields(&self) -> Fields<'_> {
+        Fields {
+            position: &self.position,
+            age: &self.age,
+            lifetime: &self.lifetime,
+            color: &self.color,
         }
     }
 }
@@ -284,26 +340,38 @@ fn truncate(v: f32) -> u32 {
     nearest.wrapping_sub(u32::from(shifted - TWO_23 > v))
 }
 
-/// Fills `out` for every lane of `block`, drawn `alpha` of the way from where the step
-/// started to where it is (the lanes past those gathered too, on stale data: a
+/// Fills `out` for every lane of `fields`, drawn `alpha` of the way from `before` (where
+/// the step started) to where it is (the lanes past a short block's too, on stale data: a
 /// loop of fixed length vectorises whole). Compiled for baseline x86-64 and for AVX2
 /// (picked at run time), which vectorises the fade too. Same operations, no fused
 /// multiply-adds, so the same bits either way (the rasteriser's pixel test runs the one
 /// the CPU picks against a one-particle-at-a-time reference).
 #[multiversion::multiversion(targets("x86_64+avx2"))]
-fn block_lanes(block: &Block, view: Viewport, alpha: f32, out: &mut Lanes) {
-    block_lanes_baseline(block, view, alpha, out);
+fn block_lanes(
+    fields: Fields<'_>,
+    before: &[Vec2; BLOCK],
+    view: Viewport,
+    alpha: f32,
+    out: &mut Lanes,
+) {
+    block_lanes_baseline(fields, before, view, alpha, out);
 }
 
 /// The body of [`block_lanes`], inlined into each of its clones; called directly (as the
 /// tests do), the baseline one.
 #[inline(always)]
-fn block_lanes_baseline(block: &Block, view: Viewport, alpha: f32, out: &mut Lanes) {
+fn block_lanes_baseline(
+    fields: Fields<'_>,
+    before: &[Vec2; BLOCK],
+    view: Viewport,
+    alpha: f32,
+    out: &mut Lanes,
+) {
     let scale = view.scale();
     let (w, h) = (view.width as f32, view.height as f32);
     for i in 0..BLOCK {
-        let before = block.before[i];
-        let at = before + (block.position[i] - before) * alpha;
+        let before = before[i];
+        let at = before + (fields.position[i] - before) * alpha;
         let x = at.x * scale.x;
         let y = h - at.y * scale.y;
         // Negative and NaN coordinates fail these tests, so `truncate` is exact where the
@@ -317,8 +385,8 @@ fn block_lanes_baseline(block: &Block, view: Viewport, alpha: f32, out: &mut Lan
             .wrapping_add(x);
     }
     for i in 0..BLOCK {
-        let fade = if block.lifetime[i].is_finite() {
-            (1.0 - block.age[i] / block.lifetime[i]).clamp(0.15, 1.0)
+        let fade = if fields.lifetime[i].is_finite() {
+            (1.0 - fields.age[i] / fields.lifetime[i]).clamp(0.15, 1.0)
         } else {
             1.0
         };
@@ -328,38 +396,36 @@ fn block_lanes_baseline(block: &Block, view: Viewport, alpha: f32, out: &mut Lan
         let g = fade * (0.34 * 256.0);
         let gain = if g.is_nan() { 0 } else { truncate(g) };
         // The channels as 32-bit lanes, so the loop vectorises.
-        let c = u32::from_le_bytes(block.color[i]);
+        let c = u32::from_le_bytes(fields.color[i]);
         let tint = |shift: u32| (((c >> shift) & 0xFF) * gain) >> 8 << shift;
         out.rgb[i] = tint(0) | tint(8) | tint(16);
     }
 }
 
-impl Block {
-    /// Pushes the splats of the first `len` particles, rows `first..first + len`, onto the
-    /// lists of their bands, in order.
-    fn bin(
-        &mut self,
-        first: usize,
-        len: usize,
-        lists: &mut [Vec<Splat>],
-        view: Viewport,
-        motion: Motion<'_>,
-    ) {
-        self.before[..len].copy_from_slice(&self.position[..len]);
-        motion.start_of_step(first, &mut self.before[..len]);
-        let mut lanes = Lanes {
-            band: [OFF_FRAME; BLOCK],
-            pixel: [0; BLOCK],
-            rgb: [0; BLOCK],
-        };
-        block_lanes(self, view, motion.alpha, &mut lanes);
-        for i in 0..len {
-            if let Some(list) = lists.get_mut(lanes.band[i] as usize) {
-                list.push(Splat {
-                    pixel: lanes.pixel[i],
-                    rgb: lanes.rgb[i],
-                });
-            }
+/// Pushes the splats of the first `len` particles of `fields`, rows `first..first + len`,
+/// onto the lists of their bands, in order; `scratch` holds their start-of-step positions.
+fn bin_block(
+    fields: Fields<'_>,
+    first: usize,
+    len: usize,
+    scratch: &mut [Vec2; BLOCK],
+    lists: &mut [Vec<Splat>],
+    view: Viewport,
+    motion: Motion<'_>,
+) {
+    let before = motion.start_of_step(first, len, fields.position, scratch);
+    let mut lanes = Lanes {
+        band: [OFF_FRAME; BLOCK],
+        pixel: [0; BLOCK],
+        rgb: [0; BLOCK],
+    };
+    block_lanes(fields, before, view, motion.alpha, &mut lanes);
+    for i in 0..len {
+        if let Some(list) = lists.get_mut(lanes.band[i] as usize) {
+            list.push(Splat {
+                pixel: lanes.pixel[i],
+                rgb: lanes.rgb[i],
+            });
         }
     }
 }
@@ -623,7 +689,7 @@ mod tests {
             1e30,
             0.5,
         ];
-        let mut block = Block::default();
+        let (mut block, mut before) = (Block::default(), [Vec2::ZERO; BLOCK]);
         let mut kept = 0;
         for round in 0..200 {
             for i in 0..BLOCK {
@@ -637,7 +703,7 @@ mod tests {
                 };
                 block.age[i] = if i % 4 == 0 { pick(2) } else { spread % 3.0 };
                 block.lifetime[i] = if i % 6 == 0 { pick(3) } else { 2.5 };
-                block.before[i] = if i % 7 == 0 {
+                before[i] = if i % 7 == 0 {
                     Vec2::new(pick(4), pick(5))
                 } else {
                     block.position[i] + Vec2::new(spread % 2.0 - 1.0, 0.5)
@@ -651,8 +717,8 @@ mod tests {
                 rgb: [0; BLOCK],
             };
             let (mut dispatched, mut baseline) = (blank(), blank());
-            block_lanes(&block, view, alpha, &mut dispatched);
-            block_lanes_baseline(&block, view, alpha, &mut baseline);
+            block_lanes(block.fields(), &before, view, alpha, &mut dispatched);
+            block_lanes_baseline(block.fields(), &before, view, alpha, &mut baseline);
             assert_eq!(dispatched.band, baseline.band, "round {round}");
             for i in (0..BLOCK).filter(|&i| baseline.band[i] != OFF_FRAME) {
                 assert_eq!(
