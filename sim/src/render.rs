@@ -9,16 +9,16 @@
 //!
 //! Drawing runs in two parallel passes, so each particle is read once and the random pixel
 //! writes stay within a cache-sized part of the frame:
-//! 1. *bin*: the particles are split between the workers; each worker turns its particles
-//!    into splats (pixel, colour) a block of 64 at a time, and appends them to one list per
-//!    horizontal band of [`BAND_ROWS`] rows. A block's fields are read in place from the
+//! 1. *bin*: the particles are cut into pieces, which the workers take as they free up;
+//!    each worker turns its pieces' particles into splats (pixel, colour) a block of 64 at a
+//!    time, and appends them to its own list per horizontal band of [`BAND_ROWS`] rows. A block's fields are read in place from the
 //!    SoA columns (copied row by row in AoS), its start-of-step positions read in one pass
 //!    ([`PreviousView::copy_into`]), and its pixels and colours computed in loops over the
 //!    block that vectorise;
 //! 2. *splat*: each band is cleared and gets the splats of every worker's list for it.
 //!
 //! Adding bytes with saturation gives `min(255, sum)` whatever the order, so the picture
-//! does not depend on the thread count (a test checks it against a one-particle-at-a-time
+//! depends neither on which worker binned which piece nor on the thread count (a test checks it against a one-particle-at-a-time
 //! reference, byte for byte).
 
 use engine::particles::ParticleSim;
@@ -27,6 +27,7 @@ use engine::storage::{ByLayout, Rows};
 use engine::world::PreviousView;
 use glam::Vec2;
 use rayon::prelude::*;
+use std::sync::{Mutex, PoisonError};
 
 /// The background colour.
 pub const BACKGROUND: [u8; 4] = [6, 7, 14, 255];
@@ -95,8 +96,8 @@ struct Splat {
 /// once the lists have grown.
 #[derive(Debug, Default)]
 pub struct Rasteriser {
-    /// `lists[worker * bands + band]`.
-    lists: Vec<Vec<Splat>>,
+    /// `lists[worker][band]`; a worker locks its own for each piece it bins, so never waits.
+    lists: Vec<Mutex<Vec<Vec<Splat>>>>,
 }
 
 impl Rasteriser {
@@ -122,18 +123,26 @@ impl Rasteriser {
         } else {
             world.pool().current_num_threads()
         };
-        if self.lists.len() < workers * bands {
-            self.lists.resize_with(workers * bands, Vec::new);
+        self.lists.resize_with(workers, Mutex::default);
+        for lists in &mut self.lists {
+            let lists = lists.get_mut().unwrap_or_else(PoisonError::into_inner);
+            lists.resize_with(bands, Vec::new);
+            lists.iter_mut().for_each(Vec::clear);
         }
-        let lists = &mut self.lists[..workers * bands];
         let rows = world.rows();
         world.pool().install(|| {
+            let lists = &self.lists;
             match rows {
-                ByLayout::Soa(columns) => bin_all(columns, lists, bands, view, motion, bin_columns),
-                ByLayout::Aos(rows) => bin_all(rows, lists, bands, view, motion, bin_rows),
+                ByLayout::Soa(columns) => bin_all(columns, lists, view, motion, bin_columns),
+                ByLayout::Aos(rows) => bin_all(rows, lists, view, motion, bin_rows),
             }
-            splat_all(frame, lists, bands, view);
         });
+        let lists: Vec<&[Vec<Splat>]> = (self.lists.iter_mut())
+            .map(|l| &l.get_mut().unwrap_or_else(PoisonError::into_inner)[..])
+            .collect();
+        world
+            .pool()
+            .install(|| splat_all(frame, &lists, view));
     }
 }
 
@@ -167,34 +176,40 @@ impl Motion<'_> {
     }
 }
 
-/// Pass 1: splits `rows` between the workers, each filling its `bands` lists with
+/// Pass 1: splits `rows` into pieces of [`PIECE_ROWS`], which the workers take as they
+/// free up (a worker the OS has paused, as a software renderer's threads do in the window,
+/// leaves the rest to the others), each adding its pieces' splats to its own lists with
 /// `bin` ([`bin_columns`] or [`bin_rows`]).
 fn bin_all<'a, R: Rows<'a>>(
     rows: R,
-    lists: &mut [Vec<Splat>],
-    bands: usize,
+    lists: &[Mutex<Vec<Vec<Splat>>>],
     view: Viewport,
     motion: Motion<'_>,
     bin: fn(R, usize, &mut [Vec<Splat>], Viewport, Motion<'_>),
 ) {
-    let workers = lists.len() / bands;
-    let mut pieces = Vec::with_capacity(workers);
+    if let [lists] = lists {
+        let mut lists = lists.lock().unwrap_or_else(PoisonError::into_inner);
+        return bin(rows, 0, &mut lists, view, motion);
+    }
+    let mut pieces = Vec::with_capacity(rows.len().div_ceil(PIECE_ROWS));
     let (mut rest, mut first) = (rows, 0);
-    for left in (1..=workers).rev() {
-        let mid = rest.len() / left;
-        let (piece, tail) = rest.split_at(mid);
+    while !rest.is_empty() {
+        let len = PIECE_ROWS.min(rest.len());
+        let (piece, tail) = rest.split_at(len);
         pieces.push((first, piece));
-        first += mid;
+        first += PIECE_ROWS;
         rest = tail;
     }
-    pieces
-        .into_par_iter()
-        .zip(lists.par_chunks_mut(bands))
-        .for_each(|((first, piece), lists)| {
-            lists.iter_mut().for_each(Vec::clear);
-            bin(piece, first, lists, view, motion)
-        });
+    pieces.into_par_iter().for_each(|(first, piece)| {
+        // Inside the pool (`install`), which has a worker per list.
+        let worker = rayon::current_thread_index().unwrap_or(0) % lists.len();
+        let mut lists = lists[worker].lock().unwrap_or_else(PoisonError::into_inner);
+        bin(piece, first, &mut lists, view, motion)
+    });
 }
+
+/// Rows a worker bins at a time: 31 pieces at 1M particles.
+const PIECE_ROWS: usize = 512 * BLOCK;
 
 /// Turns each particle of SoA `columns` (the first of them being row `first`) into a splat
 /// in the list of its band, [`BLOCK`] particles at a time, read in place from the columns
@@ -431,14 +446,14 @@ fn bin_block(
 }
 
 /// Pass 2: clears each band of `frame` and adds every worker's splats for it.
-fn splat_all(frame: &mut [u8], lists: &[Vec<Splat>], bands: usize, view: Viewport) {
+fn splat_all(frame: &mut [u8], lists: &[&[Vec<Splat>]], view: Viewport) {
     let band_bytes = BAND_ROWS as usize * view.width as usize * 4;
     frame
         .par_chunks_mut(band_bytes)
         .enumerate()
         .for_each(|(band, pixels)| {
             clear(pixels);
-            for list in lists.iter().skip(band).step_by(bands) {
+            for list in lists.iter().map(|lists| &lists[band]) {
                 for s in list {
                     let i = s.pixel as usize * 4;
                     if let Some(px) = pixels.get_mut(i..i + 3) {
