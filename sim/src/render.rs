@@ -92,8 +92,9 @@ struct Splat {
     rgb: u32,
 }
 
-/// The drawing scratch (the splat lists), kept between frames so drawing does not allocate
-/// once the lists have grown.
+/// The drawing scratch (the splat lists), kept between frames: once the lists have grown, a
+/// draw allocates only two short lists (the pieces of rows, and each worker's splat lists to
+/// read from).
 #[derive(Debug, Default)]
 pub struct Rasteriser {
     /// `lists[worker][band]`; a worker locks its own for each piece it bins, so never waits.
@@ -125,7 +126,7 @@ impl Rasteriser {
         };
         self.lists.resize_with(workers, Mutex::default);
         for lists in &mut self.lists {
-            let lists = lists.get_mut().unwrap_or_else(PoisonError::into_inner);
+            let lists = unpoisoned(lists);
             lists.resize_with(bands, Vec::new);
             lists.iter_mut().for_each(Vec::clear);
         }
@@ -137,12 +138,8 @@ impl Rasteriser {
                 ByLayout::Aos(rows) => bin_all(rows, lists, view, motion, bin_rows),
             }
         });
-        let lists: Vec<&[Vec<Splat>]> = (self.lists.iter_mut())
-            .map(|l| &l.get_mut().unwrap_or_else(PoisonError::into_inner)[..])
-            .collect();
-        world
-            .pool()
-            .install(|| splat_all(frame, &lists, view));
+        let lists: Vec<&[Vec<Splat>]> = self.lists.iter_mut().map(|l| &**unpoisoned(l)).collect();
+        world.pool().install(|| splat_all(frame, &lists, view));
     }
 }
 
@@ -197,7 +194,7 @@ fn bin_all<'a, R: Rows<'a>>(
         let len = PIECE_ROWS.min(rest.len());
         let (piece, tail) = rest.split_at(len);
         pieces.push((first, piece));
-        first += PIECE_ROWS;
+        first += len;
         rest = tail;
     }
     pieces.into_par_iter().for_each(|(first, piece)| {
@@ -208,7 +205,13 @@ fn bin_all<'a, R: Rows<'a>>(
     });
 }
 
-/// Rows a worker bins at a time: 31 pieces at 1M particles.
+/// A mutex's value, also after a panic while it was held (the lists are cleared each draw).
+fn unpoisoned<T>(mutex: &mut Mutex<T>) -> &mut T {
+    mutex.get_mut().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Rows a worker bins at a time: 31 pieces at 1M particles. Pieces of 8 192 and of 131 072
+/// rows both drew 1M particles slower on 2 threads (Intel Xeon host, 2026-12-03).
 const PIECE_ROWS: usize = 512 * BLOCK;
 
 /// Turns each particle of SoA `columns` (the first of them being row `first`) into a splat
