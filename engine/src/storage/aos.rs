@@ -4,7 +4,7 @@
 //! memory traffic is what the AoS/SoA comparison measures. The code path is the same generic
 //! system as for SoA.
 
-use super::{Bundle, DenseRows, Rows};
+use super::{Bundle, DenseRows, RowWrite, Rows};
 use crate::entity::Entity;
 
 /// One AoS row: the entity and its bundle, side by side in memory.
@@ -111,6 +111,13 @@ impl<B: Bundle> DenseRows<B> for Vec<AosRow<B>> {
     }
     fn set_row(&mut self, i: usize, entity: Entity, bundle: B) {
         self[i] = AosRow { entity, bundle };
+    }
+    fn set_rows(&mut self, writes: &[RowWrite<B>]) {
+        // A row is one or two cache lines: nothing to split by column.
+        super::write_column(self, writes, |w| AosRow {
+            entity: w.entity,
+            bundle: w.bundle,
+        });
     }
     fn get(&self, i: usize) -> B {
         self[i].bundle

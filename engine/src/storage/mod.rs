@@ -174,6 +174,45 @@ impl<B: Bundle, T> Field<B, T> {
     }
 }
 
+/// Queued row writes up to which [`Storage::write_rows`] stays on the calling thread: below
+/// it, waking a second worker costs more than the writes.
+#[doc(hidden)]
+pub const PARALLEL_MIN_WRITES: usize = 1024;
+
+/// Sets `column[w.row] = value(w)` for every write, in order, reading each row's value a
+/// few writes ahead first. The rows are random ones, and a store that misses the cache
+/// holds up every store behind it, so the misses would be waited for one by one; loads
+/// that miss are waited for side by side, and leave the line in the cache for the store.
+#[doc(hidden)]
+#[inline]
+pub fn write_column<B, T: Copy>(
+    column: &mut [T],
+    writes: &[RowWrite<B>],
+    value: impl Fn(&RowWrite<B>) -> T,
+) {
+    /// Writes ahead of the one being done whose row is read.
+    const AHEAD: usize = 16;
+    for (k, w) in writes.iter().enumerate() {
+        if let Some(ahead) = writes.get(k + AHEAD) {
+            // `black_box` keeps the unused load; an index past the end reads nothing.
+            std::hint::black_box(column.get(ahead.row).copied());
+        }
+        column[w.row] = value(w);
+    }
+}
+
+/// A row [`Storage::replace_later`] has renewed, waiting for its new entity and bundle.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug)]
+pub struct RowWrite<B> {
+    /// The dense row.
+    pub row: usize,
+    /// Its new entity.
+    pub entity: Entity,
+    /// Its new fields.
+    pub bundle: B,
+}
+
 /// The storage operations of a dense container of rows (SoA columns or AoS rows).
 /// Implemented by [`bundle!`](crate::bundle); users never call it directly.
 #[doc(hidden)]
@@ -196,6 +235,8 @@ pub trait DenseRows<B: Bundle>: Default + Send + Sync {
     fn gather_rows(&mut self, src: &Self, order: &[u32]);
     fn swap_remove_row(&mut self, i: usize) -> B;
     fn set_row(&mut self, i: usize, entity: Entity, row: B);
+    /// Every write's row set, in order (the rows are distinct).
+    fn set_rows(&mut self, writes: &[RowWrite<B>]);
     fn get(&self, i: usize) -> B;
     fn entity(&self, i: usize) -> Entity;
     fn row_mut(&mut self, i: usize) -> B::Mut<'_>;
@@ -392,6 +433,42 @@ impl<B: Bundle> Storage<B> {
     /// assert_eq!(storage.replace(a, p), None, "a is dead");
     /// ```
     pub fn replace(&mut self, old: Entity, bundle: B) -> Option<Entity> {
+        let (slot, entity) = self.renew(old)?;
+        on_dense!(&mut self.dense, |d| d.set_row(slot, entity, bundle));
+        Some(entity)
+    }
+
+    /// [`Storage::replace`], with the row's write queued in `writes` instead of done:
+    /// until [`Storage::write_rows`] runs, the renewed rows still hold the old entities'
+    /// data, so nothing else may touch the storage in between (hence crate-private).
+    /// Writes queued together are done together, column by column, in parallel: a
+    /// replaced row is a random one, and a column at a time keeps many of those cache
+    /// misses in flight.
+    pub(crate) fn replace_later(
+        &mut self,
+        old: Entity,
+        bundle: B,
+        writes: &mut Vec<RowWrite<B>>,
+    ) -> Option<Entity> {
+        let (row, entity) = self.renew(old)?;
+        writes.push(RowWrite {
+            row,
+            entity,
+            bundle,
+        });
+        Some(entity)
+    }
+
+    /// Does the writes [`Storage::replace_later`] queued, and empties `writes`.
+    pub(crate) fn write_rows(&mut self, writes: &mut Vec<RowWrite<B>>) {
+        on_dense!(&mut self.dense, |d| d.set_rows(writes));
+        writes.clear();
+    }
+
+    /// The bookkeeping of [`Storage::replace`]: `old` dies, a new entity takes its row and
+    /// (usually) its handle slot. Returns the row and the new entity, whose data is still
+    /// the old one's.
+    fn renew(&mut self, old: Entity) -> Option<(usize, Entity)> {
         let slot = self.slot_of(old)?;
         self.entities.despawn(old);
         // Usually pops the slot just freed, so nothing cold is read.
@@ -402,11 +479,10 @@ impl<B: Bundle> Storage<B> {
             self.slots.resize(index + 1, NO_SLOT);
         }
         self.slots[index] = slot as u32;
-        on_dense!(&mut self.dense, |d| d.set_row(slot, entity, bundle));
         if let Some(origins) = &mut self.origins {
             origins.renew(slot);
         }
-        Some(entity)
+        Some((slot, entity))
     }
 
     /// The number of live entities (= stored rows).

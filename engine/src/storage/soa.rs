@@ -227,6 +227,20 @@ macro_rules! bundle {
                         $( &mut || column(&mut self.$field, &src.$field, order), )*
                     ]);
                 }
+                fn set_rows(&mut self, writes: &[$crate::storage::RowWrite<super::$name>]) {
+                    // One column per task, spread over the current rayon pool's workers.
+                    if writes.len() <= $crate::storage::PARALLEL_MIN_WRITES {
+                        for w in writes {
+                            self.set_row(w.row, w.entity, w.bundle);
+                        }
+                        return;
+                    }
+                    use $crate::storage::write_column;
+                    $crate::__private::join_all(&mut [
+                        &mut || write_column(&mut self.entity, writes, |w| w.entity),
+                        $( &mut || write_column(&mut self.$field, writes, |w| w.bundle.$field), )*
+                    ]);
+                }
                 fn swap_remove_row(&mut self, i: usize) -> super::$name {
                     self.entity.swap_remove(i);
                     super::$name { $( $field: self.$field.swap_remove(i), )* }

@@ -13,7 +13,8 @@
 //!   so the order is the same for every thread count, lock strategy and interleaving.
 //! - The despawns are applied in their order, the first spawns taking the despawned rows
 //!   in place ([`Storage::replace`]: the k-th spawn gets the row and slot of the k-th live
-//!   despawned entity); despawns left over are swap-removed ([`Storage::despawn`]), spawns
+//!   despawned entity, its row written once all the bookkeeping is done); despawns left
+//!   over are swap-removed ([`Storage::despawn`]), spawns
 //!   left over appended ([`Storage::spawn`]). The same entities live afterwards as after
 //!   all despawns then all spawns, with the same bundles; which row and handle slot each
 //!   new one gets differs, and no row moves when the counts match.
@@ -27,7 +28,7 @@
 use crate::arena::AllocMode;
 use crate::counters::Padding;
 use crate::entity::Entity;
-use crate::storage::{Bundle, Storage};
+use crate::storage::{Bundle, RowWrite, Storage};
 use crate::sync::{Contention, EventSink, LockStrategy, SinkWriter};
 use crate::world::StepAllocations;
 use std::cmp::Ordering;
@@ -64,6 +65,8 @@ pub struct Commands<B: Bundle> {
     /// Drain buffers, kept so applying allocates nothing in steady state.
     despawn_buf: Vec<Entity>,
     spawn_buf: Vec<SpawnRequest<B>>,
+    /// The rows spawns took in place, written after the bookkeeping ([`Storage::write_rows`]).
+    write_buf: Vec<RowWrite<B>>,
     mode: AllocMode,
     /// Fresh drain buffers taken this step (heap mode).
     allocations: StepAllocations,
@@ -91,6 +94,7 @@ impl<B: Bundle> Commands<B> {
             spawns: EventSink::with_padding(lock, threads, padding),
             despawn_buf: Vec::new(),
             spawn_buf: Vec::new(),
+            write_buf: Vec::new(),
             mode: AllocMode::Arena,
             allocations: StepAllocations::default(),
         }
@@ -102,6 +106,7 @@ impl<B: Bundle> Commands<B> {
             // Give the kept buffers back: heap mode holds nothing between drains.
             self.despawn_buf = Vec::new();
             self.spawn_buf = Vec::new();
+            self.write_buf = Vec::new();
         }
         self.mode = mode;
     }
@@ -153,6 +158,9 @@ impl<B: Bundle> Commands<B> {
             .reserve(despawns.saturating_sub(self.despawn_buf.len()));
         self.spawn_buf
             .reserve(spawns.saturating_sub(self.spawn_buf.len()));
+        // Each spawn takes at most one row in place.
+        self.write_buf
+            .reserve(spawns.saturating_sub(self.write_buf.len()));
     }
 
     /// A writer for one chunk of work starting at row `first_row` (serial code passes 0 and
@@ -176,6 +184,8 @@ impl<B: Bundle> Commands<B> {
             despawned: storage.count_alive(&despawns),
             spawned: spawns.len(),
         };
+        let mut writes = std::mem::take(&mut self.write_buf);
+        writes.reserve(spawns.len().min(despawns.len()));
         let mut spawns_left = spawns.drain(..);
         let mut renewed = None;
         for e in despawns.drain(..) {
@@ -188,20 +198,32 @@ impl<B: Bundle> Commands<B> {
             // A spawn takes a despawned row in place: no row moves.
             match spawns_left.as_slice().first() {
                 Some(request) => {
-                    if storage.replace(e, request.bundle).is_some() {
+                    if storage
+                        .replace_later(e, request.bundle, &mut writes)
+                        .is_some()
+                    {
                         spawns_left.next();
                         renewed = Some(e.index());
                     }
                 }
-                None => _ = storage.despawn(e),
+                None => {
+                    // A despawn moves the last row: the queued writes go first.
+                    storage.write_rows(&mut writes);
+                    _ = storage.despawn(e);
+                }
             }
         }
+        storage.write_rows(&mut writes);
         for request in spawns_left {
             storage.spawn(request.bundle);
         }
         if self.mode == AllocMode::Arena {
             self.despawn_buf = despawns;
             self.spawn_buf = spawns;
+            self.write_buf = writes;
+        } else if writes.capacity() > 0 {
+            self.allocations.count += 1;
+            self.allocations.bytes += writes.capacity() * size_of::<RowWrite<B>>();
         }
         applied
     }
@@ -278,34 +300,46 @@ mod tests {
 
     #[test]
     fn spawns_take_despawned_rows_and_the_rest_is_swapped_out_or_appended() {
-        for (despawned, spawned) in [(3, 3), (3, 1), (1, 3), (0, 2), (2, 0)] {
-            let mut storage = Storage::new(Layout::Soa);
-            let old: Vec<Entity> = (0..5).map(|i| storage.spawn(spark(i as f32))).collect();
-            let mut commands: Commands<Particle> = Commands::new(LockStrategy::LockFree, 2);
-            let mut writer = commands.writer(0);
-            for e in old.iter().rev().take(despawned) {
-                writer.despawn(*e);
-                writer.despawn(*e); // twice: a no-op
+        // The big cases queue more row writes than `PARALLEL_MIN_WRITES`: written column
+        // by column on the pool's workers.
+        let big = crate::storage::PARALLEL_MIN_WRITES * 2;
+        let cases = [(5, 3, 3), (5, 3, 1), (5, 1, 3), (5, 0, 2), (5, 2, 0)];
+        let big_cases = [(2 * big, big + 7, big), (2 * big, big, big + 7)];
+        for layout in Layout::ALL {
+            for (total, despawned, spawned) in cases.into_iter().chain(big_cases) {
+                let mut storage = Storage::new(layout);
+                let old: Vec<Entity> = (0..total).map(|i| storage.spawn(spark(i as f32))).collect();
+                let mut commands: Commands<Particle> = Commands::new(LockStrategy::LockFree, 2);
+                let mut writer = commands.writer(0);
+                for e in old.iter().rev().take(despawned) {
+                    writer.despawn(*e);
+                    writer.despawn(*e); // twice: a no-op
+                }
+                for k in 0..spawned {
+                    writer.spawn(spark((total + k) as f32));
+                }
+                drop(writer);
+                let applied = commands.apply(&mut storage);
+                let at =
+                    format!("{layout:?}, {total} rows, {despawned} despawns, {spawned} spawns");
+                assert_eq!(applied, Applied { despawned, spawned }, "{at}");
+                assert_eq!(storage.len(), total - despawned + spawned, "{at}");
+                storage.check().unwrap();
+                for (i, e) in old.iter().enumerate() {
+                    assert_eq!(
+                        storage.contains(*e),
+                        i < total - despawned,
+                        "{at}: entity {i}"
+                    );
+                }
+                let mut masses: Vec<f32> = (0..storage.len())
+                    .map(|i| storage.row(i).unwrap().1.mass)
+                    .collect();
+                masses.sort_by(f32::total_cmp);
+                let mut want: Vec<f32> = (0..total - despawned).map(|i| i as f32).collect();
+                want.extend((0..spawned).map(|k| (total + k) as f32));
+                assert_eq!(masses, want, "{at}: the same bundles live");
             }
-            for k in 0..spawned {
-                writer.spawn(spark(10.0 + k as f32));
-            }
-            drop(writer);
-            let applied = commands.apply(&mut storage);
-            let at = format!("{despawned} despawns, {spawned} spawns");
-            assert_eq!(applied, Applied { despawned, spawned }, "{at}");
-            assert_eq!(storage.len(), 5 - despawned + spawned, "{at}");
-            storage.check().unwrap();
-            for (i, e) in old.iter().enumerate() {
-                assert_eq!(storage.contains(*e), i < 5 - despawned, "{at}: entity {i}");
-            }
-            let mut masses: Vec<f32> = (0..storage.len())
-                .map(|i| storage.row(i).unwrap().1.mass)
-                .collect();
-            masses.sort_by(f32::total_cmp);
-            let mut want: Vec<f32> = (0..5 - despawned).map(|i| i as f32).collect();
-            want.extend((0..spawned).map(|k| 10.0 + k as f32));
-            assert_eq!(masses, want, "{at}: the same bundles live");
         }
     }
 
