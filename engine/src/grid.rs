@@ -92,12 +92,19 @@ impl GridGeometry {
     /// Column and row of `p`, clamped into the grid.
     #[inline]
     fn coords(&self, p: Vec2) -> (u32, u32) {
-        // Clamped as floats (`max` takes 0 over NaN), so any position maps to a valid cell.
-        let f = (p * self.inv_cell).max(Vec2::ZERO).min(self.last);
-        // SAFETY: `f` is in `[0, last]` (neither is NaN: `max` returned 0 for NaN), and
-        // `last` is at most `MAX_CELLS` (2^24), so both truncate to values an `i32` holds.
-        // Unlike a saturating `as`, this lets the loop over positions vectorise.
-        let (x, y) = unsafe { (f.x.to_int_unchecked::<i32>(), f.y.to_int_unchecked::<i32>()) };
+        // Clamped as floats, so any position maps to a valid cell: a NaN fails `v > 0.0`
+        // and becomes 0 (written out, not left to a library's `max`, whose NaN rule is
+        // what the `unsafe` below rests on).
+        let clamp = |v: f32, last: f32| {
+            let v = if v > 0.0 { v } else { 0.0 };
+            if v < last { v } else { last }
+        };
+        let x = clamp(p.x * self.inv_cell, self.last.x);
+        let y = clamp(p.y * self.inv_cell, self.last.y);
+        // SAFETY: `x` and `y` are in `[0, last]`, neither NaN nor infinite (`clamp` above),
+        // and `last` is at most `MAX_CELLS` (2^24), so both truncate to values an `i32`
+        // holds. Unlike a saturating `as`, this lets the loop over positions vectorise.
+        let (x, y) = unsafe { (x.to_int_unchecked::<i32>(), y.to_int_unchecked::<i32>()) };
         (x as u32, y as u32)
     }
 
