@@ -93,8 +93,8 @@ impl GridGeometry {
     #[inline]
     fn coords(&self, p: Vec2) -> (u32, u32) {
         // Clamped as floats, so any position maps to a valid cell: a NaN fails `v > 0.0`
-        // and becomes 0 (written out, not left to a library's `max`, whose NaN rule is
-        // what the `unsafe` below rests on).
+        // and becomes 0. Written out so the `unsafe` below does not rely on glam's
+        // unspecified NaN handling in `max`.
         let clamp = |v: f32, last: f32| {
             let v = if v > 0.0 { v } else { 0.0 };
             if v < last { v } else { last }
@@ -103,7 +103,8 @@ impl GridGeometry {
         let y = clamp(p.y * self.inv_cell, self.last.y);
         // SAFETY: `x` and `y` are in `[0, last]`, neither NaN nor infinite (`clamp` above),
         // and `last` is at most `MAX_CELLS` (2^24), so both truncate to values an `i32`
-        // holds. Unlike a saturating `as`, this lets the loop over positions vectorise.
+        // holds. Unlike a saturating `as`, this lets the loop over positions vectorise (to
+        // `i32`, the conversion x86-64 has for vectors; the value is not negative).
         let (x, y) = unsafe { (x.to_int_unchecked::<i32>(), y.to_int_unchecked::<i32>()) };
         (x as u32, y as u32)
     }
@@ -671,7 +672,14 @@ mod tests {
             1e30,
             f32::MAX,
         ];
-        for (w, h, cell) in [(10.0, 7.0, 1.0), (1600.0, 900.0, 4.0), (10.0, 10.0, 3.0)] {
+        // The last: a subnormal cell, whose inverse is infinite (0 * inf is NaN).
+        let shapes = [
+            (10.0, 7.0, 1.0),
+            (1600.0, 900.0, 4.0),
+            (10.0, 10.0, 3.0),
+            (1e-39, 1e-39, 1e-40),
+        ];
+        for (w, h, cell) in shapes {
             let g = GridGeometry::new(w, h, cell).unwrap();
             for &x in &values {
                 for &y in &values {

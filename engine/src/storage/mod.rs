@@ -174,8 +174,9 @@ impl<B: Bundle, T> Field<B, T> {
     }
 }
 
-/// Queued row writes up to which [`Storage::write_rows`] stays on the calling thread: below
-/// it, waking a second worker costs more than the writes.
+/// Queued row writes up to which [`Storage::write_rows`] writes the SoA columns on the
+/// calling thread (AoS rows always are): below it, waking a second worker costs more than
+/// the writes.
 #[doc(hidden)]
 pub const PARALLEL_MIN_WRITES: usize = 1024;
 
@@ -194,7 +195,7 @@ pub fn write_column<B, T: Copy>(
     const AHEAD: usize = 16;
     for (k, w) in writes.iter().enumerate() {
         if let Some(ahead) = writes.get(k + AHEAD) {
-            // `black_box` keeps the unused load; an index past the end reads nothing.
+            // `black_box` keeps the unused load.
             std::hint::black_box(column.get(ahead.row).copied());
         }
         column[w.row] = value(w);
@@ -441,9 +442,9 @@ impl<B: Bundle> Storage<B> {
     /// [`Storage::replace`], with the row's write queued in `writes` instead of done:
     /// until [`Storage::write_rows`] runs, the renewed rows still hold the old entities'
     /// data, so nothing else may touch the storage in between (hence crate-private).
-    /// Writes queued together are done together, column by column, in parallel: a
-    /// replaced row is a random one, and a column at a time keeps many of those cache
-    /// misses in flight.
+    /// Writes queued together are done together, each reading its row a few writes ahead,
+    /// and in SoA column by column, in parallel past [`PARALLEL_MIN_WRITES`]: a replaced row
+    /// is a random one, and a column at a time keeps many of those cache misses in flight.
     pub(crate) fn replace_later(
         &mut self,
         old: Entity,
@@ -461,6 +462,9 @@ impl<B: Bundle> Storage<B> {
 
     /// Does the writes [`Storage::replace_later`] queued, and empties `writes`.
     pub(crate) fn write_rows(&mut self, writes: &mut Vec<RowWrite<B>>) {
+        if writes.is_empty() {
+            return;
+        }
         on_dense!(&mut self.dense, |d| d.set_rows(writes));
         writes.clear();
     }

@@ -13,17 +13,17 @@
 //!   so the order is the same for every thread count, lock strategy and interleaving.
 //! - The despawns are applied in their order, the first spawns taking the despawned rows
 //!   in place ([`Storage::replace`]: the k-th spawn gets the row and slot of the k-th live
-//!   despawned entity, its row written once all the bookkeeping is done); despawns left
-//!   over are swap-removed ([`Storage::despawn`]), spawns
+//!   despawned entity; the rows are written together after that bookkeeping, before any
+//!   swap-remove); despawns left over are swap-removed ([`Storage::despawn`]), spawns
 //!   left over appended ([`Storage::spawn`]). The same entities live afterwards as after
 //!   all despawns then all spawns, with the same bundles; which row and handle slot each
 //!   new one gets differs, and no row moves when the counts match.
 //!
 //! # Drain buffers
-//! In [`AllocMode::Arena`] the queues drain into two buffers the command buffer keeps, so
-//! applying allocates nothing once warm; in [`AllocMode::Heap`] each drain takes a fresh
-//! `Vec`, sized to the queue and dropped after applying, and is counted
-//! ([`Commands::allocations`]).
+//! In [`AllocMode::Arena`] the queues drain into two buffers the command buffer keeps, and
+//! the row writes queue in a third, so applying allocates nothing once warm; in
+//! [`AllocMode::Heap`] each of them is a fresh `Vec`, sized to the queue and dropped after
+//! applying, and is counted ([`Commands::allocations`]).
 
 use crate::arena::AllocMode;
 use crate::counters::Padding;
@@ -68,7 +68,7 @@ pub struct Commands<B: Bundle> {
     /// The rows spawns took in place, written after the bookkeeping ([`Storage::write_rows`]).
     write_buf: Vec<RowWrite<B>>,
     mode: AllocMode,
-    /// Fresh drain buffers taken this step (heap mode).
+    /// Fresh drain and row-write buffers taken this step (heap mode).
     allocations: StepAllocations,
 }
 
@@ -111,15 +111,16 @@ impl<B: Bundle> Commands<B> {
         self.mode = mode;
     }
 
-    /// Zeroes the count of fresh drain buffers and the contention counts (at the start of
-    /// every step).
+    /// Zeroes the count of fresh buffers and the contention counts (at the start of every
+    /// step).
     pub(crate) fn start_step(&mut self) {
         self.allocations = StepAllocations::default();
         self.despawns.reset_contention();
         self.spawns.reset_contention();
     }
 
-    /// Fresh drain buffers taken since the step began (always zero in arena mode).
+    /// Fresh drain and row-write buffers taken since the step began (always zero in arena
+    /// mode).
     pub fn allocations(&self) -> StepAllocations {
         self.allocations
     }
@@ -291,54 +292,78 @@ mod tests {
     use crate::storage::Layout;
     use glam::Vec2;
 
+    /// A particle whose every field follows from `mass`, so a row whose columns came from
+    /// different particles is told apart.
     fn spark(mass: f32) -> Particle {
         Particle {
+            position: Vec2::new(mass, -mass),
+            velocity: Vec2::new(0.5 * mass, 1.0),
+            color: [mass as u8, (mass as u32 >> 8) as u8, 7, 255],
+            age: 0.01 * mass,
+            lifetime: 10.0 + mass,
             mass,
-            ..Particle::at(Vec2::ZERO, Vec2::ZERO)
         }
     }
 
     #[test]
     fn spawns_take_despawned_rows_and_the_rest_is_swapped_out_or_appended() {
-        // The big cases queue more row writes than `PARALLEL_MIN_WRITES`: written column
-        // by column on the pool's workers.
+        // The big cases queue more row writes than `PARALLEL_MIN_WRITES` (in SoA, written
+        // column by column on the pool's workers). Reversed, the storage holds the lowest
+        // handles in its last rows: the despawns of the lowest handles are the ones spawns
+        // take, so a leftover despawn's swap-remove moves a renewed row, whose write must
+        // have been done first.
         let big = crate::storage::PARALLEL_MIN_WRITES * 2;
         let cases = [(5, 3, 3), (5, 3, 1), (5, 1, 3), (5, 0, 2), (5, 2, 0)];
         let big_cases = [(2 * big, big + 7, big), (2 * big, big, big + 7)];
         for layout in Layout::ALL {
-            for (total, despawned, spawned) in cases.into_iter().chain(big_cases) {
-                let mut storage = Storage::new(layout);
-                let old: Vec<Entity> = (0..total).map(|i| storage.spawn(spark(i as f32))).collect();
-                let mut commands: Commands<Particle> = Commands::new(LockStrategy::LockFree, 2);
-                let mut writer = commands.writer(0);
-                for e in old.iter().rev().take(despawned) {
-                    writer.despawn(*e);
-                    writer.despawn(*e); // twice: a no-op
-                }
-                for k in 0..spawned {
-                    writer.spawn(spark((total + k) as f32));
-                }
-                drop(writer);
-                let applied = commands.apply(&mut storage);
-                let at =
-                    format!("{layout:?}, {total} rows, {despawned} despawns, {spawned} spawns");
-                assert_eq!(applied, Applied { despawned, spawned }, "{at}");
-                assert_eq!(storage.len(), total - despawned + spawned, "{at}");
-                storage.check().unwrap();
-                for (i, e) in old.iter().enumerate() {
-                    assert_eq!(
-                        storage.contains(*e),
-                        i < total - despawned,
-                        "{at}: entity {i}"
+            for reversed in [false, true] {
+                for (total, despawned, spawned) in cases.into_iter().chain(big_cases) {
+                    let mut storage = Storage::new(layout);
+                    let old: Vec<Entity> =
+                        (0..total).map(|i| storage.spawn(spark(i as f32))).collect();
+                    let gone: Vec<usize> = if reversed {
+                        let order: Vec<u32> = (0..total as u32).rev().collect();
+                        storage.permute(&order).unwrap();
+                        (0..despawned).collect()
+                    } else {
+                        (total - despawned..total).collect()
+                    };
+                    let mut commands: Commands<Particle> = Commands::new(LockStrategy::LockFree, 2);
+                    let mut writer = commands.writer(0);
+                    for &i in &gone {
+                        writer.despawn(old[i]);
+                        writer.despawn(old[i]); // twice: a no-op
+                    }
+                    for k in 0..spawned {
+                        writer.spawn(spark((total + k) as f32));
+                    }
+                    drop(writer);
+                    let applied = commands.apply(&mut storage);
+                    let at = format!(
+                        "{layout:?}, reversed {reversed}, {total} rows, {despawned} despawns, \
+                         {spawned} spawns"
                     );
+                    assert_eq!(applied, Applied { despawned, spawned }, "{at}");
+                    assert_eq!(storage.len(), total - despawned + spawned, "{at}");
+                    storage.check().unwrap();
+                    for (i, e) in old.iter().enumerate() {
+                        assert_eq!(storage.contains(*e), !gone.contains(&i), "{at}: entity {i}");
+                    }
+                    let mut masses: Vec<f32> = (0..storage.len())
+                        .map(|i| {
+                            let bundle = storage.row(i).unwrap().1;
+                            assert_eq!(bundle, spark(bundle.mass), "{at}: row {i} is whole");
+                            bundle.mass
+                        })
+                        .collect();
+                    masses.sort_by(f32::total_cmp);
+                    let mut want: Vec<f32> = (0..total)
+                        .filter(|i| !gone.contains(i))
+                        .map(|i| i as f32)
+                        .collect();
+                    want.extend((0..spawned).map(|k| (total + k) as f32));
+                    assert_eq!(masses, want, "{at}: the same bundles live");
                 }
-                let mut masses: Vec<f32> = (0..storage.len())
-                    .map(|i| storage.row(i).unwrap().1.mass)
-                    .collect();
-                masses.sort_by(f32::total_cmp);
-                let mut want: Vec<f32> = (0..total - despawned).map(|i| i as f32).collect();
-                want.extend((0..spawned).map(|k| (total + k) as f32));
-                assert_eq!(masses, want, "{at}: the same bundles live");
             }
         }
     }

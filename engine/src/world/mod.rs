@@ -390,7 +390,7 @@ impl<B: Bundle> World<B> {
     }
 
     /// What the last step's scratch cost the global allocator: the current frame arena's
-    /// chunks or blocks, and the command buffer's drains. Zero in steady state in
+    /// chunks or blocks, and the command buffer's drains and row writes. Zero in steady state in
     /// [`AllocMode::Arena`]; one allocation per scratch buffer in [`AllocMode::Heap`].
     pub fn step_allocations(&self) -> StepAllocations {
         let frame = self.frames.current().stats();
