@@ -101,10 +101,11 @@ impl GridGeometry {
         };
         let x = clamp(p.x * self.inv_cell, self.last.x);
         let y = clamp(p.y * self.inv_cell, self.last.y);
+        // Unlike a saturating `as`, an unchecked truncation lets the loop over positions
+        // vectorise (to `i32`, the conversion x86-64 has for vectors; the value is not
+        // negative).
         // SAFETY: `x` and `y` are in `[0, last]`, neither NaN nor infinite (`clamp` above),
-        // and `last` is at most `MAX_CELLS` (2^24), so both truncate to values an `i32`
-        // holds. Unlike a saturating `as`, this lets the loop over positions vectorise (to
-        // `i32`, the conversion x86-64 has for vectors; the value is not negative).
+        // and `last` is at most `MAX_CELLS` (2^24), so both truncate to values an `i32` holds.
         let (x, y) = unsafe { (x.to_int_unchecked::<i32>(), y.to_int_unchecked::<i32>()) };
         (x as u32, y as u32)
     }

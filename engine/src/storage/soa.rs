@@ -228,18 +228,18 @@ macro_rules! bundle {
                     ]);
                 }
                 fn set_rows(&mut self, writes: &[$crate::storage::RowWrite<super::$name>]) {
-                    // One column per task, spread over the current rayon pool's workers.
-                    if writes.len() <= $crate::storage::PARALLEL_MIN_WRITES {
-                        for w in writes {
-                            self.set_row(w.row, w.entity, w.bundle);
-                        }
-                        return;
-                    }
                     use $crate::storage::write_column;
-                    $crate::__private::join_all(&mut [
+                    // One column per task; many writes are spread over the current rayon
+                    // pool's workers.
+                    let mut tasks: [&mut (dyn FnMut() + Send); _] = [
                         &mut || write_column(&mut self.entity, writes, |w| w.entity),
                         $( &mut || write_column(&mut self.$field, writes, |w| w.bundle.$field), )*
-                    ]);
+                    ];
+                    if writes.len() <= $crate::storage::PARALLEL_MIN_WRITES {
+                        tasks.iter_mut().for_each(|task| task());
+                    } else {
+                        $crate::__private::join_all(&mut tasks);
+                    }
                 }
                 fn swap_remove_row(&mut self, i: usize) -> super::$name {
                     self.entity.swap_remove(i);
