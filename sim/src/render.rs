@@ -153,10 +153,11 @@ struct Motion<'w> {
     alpha: f32,
 }
 
-impl Motion<'_> {
+impl<'w> Motion<'w> {
     /// Where the `len` particles of `now` (rows `first..first + len`) were at the start of
-    /// the step: gathered into `scratch` (where they are now for rows spawned since), or
-    /// `now` itself when no positions were kept.
+    /// the step: read in place where none of the rows has moved since, else gathered into
+    /// `scratch` (where they are now for rows spawned since); `now` itself when no positions
+    /// were kept.
     #[inline]
     fn start_of_step<'b>(
         &self,
@@ -164,10 +165,16 @@ impl Motion<'_> {
         len: usize,
         now: &'b [Vec2; BLOCK],
         scratch: &'b mut [Vec2; BLOCK],
-    ) -> &'b [Vec2; BLOCK] {
+    ) -> &'b [Vec2; BLOCK]
+    where
+        'w: 'b,
+    {
         let Some(previous) = self.previous else {
             return now;
         };
+        if let Some(Ok(unmoved)) = previous.unmoved(first, len).map(<&[Vec2; BLOCK]>::try_from) {
+            return unmoved;
+        }
         scratch[..len].copy_from_slice(&now[..len]);
         previous.copy_into(first, &mut scratch[..len]);
         scratch

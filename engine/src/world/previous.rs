@@ -75,7 +75,7 @@ pub struct PreviousView<'w, T> {
     origins: &'w [u32],
 }
 
-impl<T: Copy> PreviousView<'_, T> {
+impl<'w, T: Copy> PreviousView<'w, T> {
     /// Row `row`'s value at the capture; `None` for a row spawned since, or past the end.
     #[inline]
     pub fn get(&self, row: usize) -> Option<T> {
@@ -109,6 +109,48 @@ impl<T: Copy> PreviousView<'_, T> {
             if let Some(&value) = self.values.get(origin as usize) {
                 *slot = value;
             }
+        }
+    }
+
+    /// The captured values of rows `first..first + len` as one slice, read in place, when
+    /// every one of those rows holds the entity it held at the capture (none moved, none
+    /// spawned since); else `None`, and [`PreviousView::copy_into`] gathers them. Most rows
+    /// of a step stay where they are, so a reader that takes blocks of rows skips the
+    /// gather for most of them.
+    ///
+    /// ```
+    /// use engine::prelude::*;
+    /// use engine::particles::{particle, Particle};
+    /// use engine::world::Previous;
+    ///
+    /// let mut world: World<Particle> = World::new(Strategy::default())?;
+    /// let a = world.spawn(Particle::at(Vec2::ZERO, Vec2::ZERO));
+    /// world.spawn(Particle::at(Vec2::ONE, Vec2::ZERO));
+    /// world.spawn(Particle::at(Vec2::X, Vec2::ZERO));
+    /// let mut before = Previous::new(particle::FIELDS.position);
+    /// before.capture(&mut world);
+    /// let view = before.view(&world).unwrap();
+    /// assert_eq!(view.unmoved(1, 2), Some(&[Vec2::ONE, Vec2::X][..]));
+    /// world.despawn(a); // the last row moves into row 0
+    /// let view = before.view(&world).unwrap();
+    /// assert_eq!(view.unmoved(0, 2), None);
+    /// assert_eq!(view.unmoved(1, 1), Some(&[Vec2::ONE][..]));
+    /// # Ok::<(), engine::error::ParamError>(())
+    /// ```
+    #[inline]
+    pub fn unmoved(&self, first: usize, len: usize) -> Option<&'w [T]> {
+        let end = first.checked_add(len)?;
+        let origins = self.origins.get(first..end)?;
+        let rows = u32::try_from(first).ok()?..u32::try_from(end).ok()?;
+        // No early exit, so the comparison vectorises.
+        let same = origins
+            .iter()
+            .zip(rows)
+            .fold(true, |same, (&o, r)| same & (o == r));
+        if same {
+            self.values.get(first..end)
+        } else {
+            None
         }
     }
 
@@ -193,7 +235,25 @@ mod tests {
                 .map(|row| view.get(row).unwrap_or(now(row)))
                 .collect();
             assert_eq!(out, want, "rows {first}..{}", first + len);
+            let moved =
+                (first..first + len).any(|row| view.origins.get(row) != Some(&(row as u32)));
+            match view.unmoved(first, len) {
+                Some(values) => assert_eq!(values, want, "rows {first}..{}", first + len),
+                None => assert!(moved, "rows {first}..{} are where they were", first + len),
+            }
         }
+        let rows_8_to_13: Vec<Vec2> = (8..14).map(|i| Vec2::splat(i as f32)).collect();
+        assert_eq!(
+            view.unmoved(8, 6),
+            Some(&rows_8_to_13[..]),
+            "no row of 8..14 moved"
+        );
+        assert_eq!(
+            view.unmoved(0, 8),
+            None,
+            "row 0 was despawned: the last row moved in"
+        );
+        assert_eq!(view.unmoved(299, 2), None, "row 300 is past the end");
         let mut spawned = [Vec2::ZERO; 40];
         view.copy_into(view.len() - 40, &mut spawned);
         assert_eq!(
