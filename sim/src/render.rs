@@ -10,8 +10,8 @@
 //! Drawing runs in two parallel passes, so each particle is read once and the random pixel
 //! writes stay within a cache-sized part of the frame:
 //! 1. *bin*: the particles are cut into pieces, which the workers take as they free up;
-//!    each worker turns its pieces' particles into splats (pixel, colour) a block of 64 at a
-//!    time, and appends them to its own list per horizontal band of [`BAND_ROWS`] rows. A
+//!    each worker turns its pieces' particles into splats (pixel, colour: 5 bytes) a block of
+//!    64 at a time, and appends them to its own list per band of [`BAND_PIXELS`] pixels. A
 //!    block's fields are read in place from the SoA columns (copied row by row in AoS), its
 //!    start-of-step positions read in one pass ([`PreviousView::copy_into`]), and its pixels
 //!    and colours computed in loops over the block that vectorise;
@@ -32,12 +32,12 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 /// The background colour.
 pub const BACKGROUND: [u8; 4] = [6, 7, 14, 255];
 
-/// Image rows per band (a power of two): 32 rows of a 1280-pixel frame are 160 KiB, well
-/// inside a core's L2 cache while its splats land, in 23 bands at 720 rows. Since the
-/// workers bin in pieces (2026-12-03, Intel Xeon host, 2 MiB L2), 1M particles on 2 threads
-/// drew in 3.20–3.67 ms with 32 rows, 3.32–3.74 with 64, 3.38–3.46 with 16 and 3.52–3.99
-/// with 128 (runs taking turns). With fixed halves, 128 had been the best on the Zen 4 host.
-pub const BAND_ROWS: u32 = 32;
+/// Pixels per band: the frame, row after row, is cut into bands of this many pixels (128 KiB,
+/// well inside a core's L2 cache while its splats land; 29 bands at 1280×720), so a splat
+/// names its pixel in 16 bits, whatever the frame's width. Bands of 32 rows (160 KiB at
+/// 1280 pixels) had drawn 1M particles on 2 threads faster than 16, 64 or 128 rows
+/// (2026-12-03, Intel Xeon host, 2 MiB L2, runs taking turns).
+pub const BAND_PIXELS: u32 = 1 << 15;
 
 /// Below this many particles, drawing stays on one thread.
 const PARALLEL_MIN_PARTICLES: usize = 50_000;
@@ -65,8 +65,8 @@ impl Viewport {
         Vec2::new(x as f32 / s.x, (self.height as f32 - y as f32) / s.y)
     }
 
-    fn frame_bytes(&self) -> usize {
-        self.width as usize * self.height as usize * 4
+    fn pixels(&self) -> usize {
+        self.width as usize * self.height as usize
     }
 }
 
@@ -79,18 +79,21 @@ pub fn clear(frame: &mut [u8]) {
 
 /// Clears `frame` and draws every particle of `world`, interpolated by `alpha` in [0, 1]
 /// (clamped; NaN draws the previous state).
-/// A frame whose size does not match `view` is left alone.
+/// A frame whose size does not match `view`, or of 2^32 pixels or more, is left alone.
 pub fn draw(frame: &mut [u8], view: Viewport, world: &ParticleSim, alpha: f32) {
     Rasteriser::default().draw(frame, view, world, alpha);
 }
 
 /// One particle's contribution: a pixel (counted from its band's first pixel) and the
-/// colour to add to it.
+/// colour to add to it. Five bytes, unaligned: the splat lists are written and read back
+/// once a frame, so their size is the drawing's memory traffic (with 8-byte splats, 1M
+/// particles drew in 3.27 ms where 4-byte ones, not enough for the colour, took 2.72).
 #[derive(Clone, Copy, Debug)]
 struct Splat {
-    pixel: u32,
-    /// Red, green and blue in the low three bytes (little-endian), 0 in the fourth.
-    rgb: u32,
+    /// The pixel in its band, little-endian.
+    pixel: [u8; 2],
+    /// Red, green and blue to add.
+    rgb: [u8; 3],
 }
 
 /// The drawing scratch (the splat lists), kept between frames: once the lists have grown, a
@@ -105,9 +108,11 @@ pub struct Rasteriser {
 impl Rasteriser {
     /// Clears `frame` and draws every particle of `world`, interpolated by `alpha` in
     /// [0, 1] (clamped; NaN draws the previous state). A frame whose size does not match
-    /// `view` is left alone.
+    /// `view`, or of 2^32 pixels or more, is left alone.
     pub fn draw(&mut self, frame: &mut [u8], view: Viewport, world: &ParticleSim, alpha: f32) {
-        if frame.len() != view.frame_bytes() || frame.is_empty() {
+        let pixels = view.pixels();
+        // Pixels are numbered in 32 bits.
+        if frame.len() != pixels * 4 || frame.is_empty() || u32::try_from(pixels).is_err() {
             return;
         }
         let motion = Motion {
@@ -119,7 +124,7 @@ impl Rasteriser {
                 alpha.clamp(0.0, 1.0)
             },
         };
-        let bands = view.height.div_ceil(BAND_ROWS) as usize;
+        let bands = pixels.div_ceil(BAND_PIXELS as usize);
         let workers = if world.len() < PARALLEL_MIN_PARTICLES {
             1
         } else {
@@ -140,7 +145,7 @@ impl Rasteriser {
             }
         });
         let lists: Vec<&[Vec<Splat>]> = self.lists.iter_mut().map(|l| &**unpoisoned(l)).collect();
-        world.pool().install(|| splat_all(frame, &lists, view));
+        world.pool().install(|| splat_all(frame, &lists));
     }
 }
 
@@ -370,11 +375,13 @@ fn truncate(v: f32) -> u32 {
 
 /// Fills `out` for every lane of `fields`, drawn `alpha` of the way from where the step
 /// started to where it is (the lanes past a short block's too, on stale data: a
-/// loop of fixed length vectorises whole). Compiled for baseline x86-64 and for AVX2
-/// (picked at run time), which vectorises the fade too. Same operations, no fused
-/// multiply-adds, so the same bits either way (the rasteriser's pixel test runs the one
-/// the CPU picks against a one-particle-at-a-time reference).
-#[multiversion::multiversion(targets("x86_64+avx2"))]
+/// loop of fixed length vectorises whole). Compiled for baseline x86-64, for AVX2, which
+/// vectorises the fade too, and for AVX-512, 16 lanes wide with mask registers (the best
+/// the CPU has, picked at run time: 1M particles on 2 threads drew in 2.44–2.54 ms against
+/// 2.90–2.94 with AVX2, Intel Xeon host, 2026-12-03). Same operations, no fused
+/// multiply-adds, so the same bits in every clone (a test compares them, and the pixel
+/// test runs the one the CPU picks against a one-particle-at-a-time reference).
+#[multiversion::multiversion(targets("x86_64+avx512f+avx512vl+avx512bw+avx512dq", "x86_64+avx2"))]
 fn block_lanes(fields: Fields<'_>, view: Viewport, alpha: f32, out: &mut Lanes) {
     block_lanes_baseline(fields, view, alpha, out);
 }
@@ -394,11 +401,14 @@ fn block_lanes_baseline(fields: Fields<'_>, view: Viewport, alpha: f32, out: &mu
         // lane is kept.
         let inside = x >= 0.0 && x < w && y >= 0.0 && y < h;
         let (x, y) = (truncate(x), truncate(y).min(view.height - 1));
-        let band = y >> BAND_ROWS.trailing_zeros();
-        out.band[i] = if inside { band } else { OFF_FRAME };
-        out.pixel[i] = (y.wrapping_sub(band * BAND_ROWS))
-            .wrapping_mul(view.width)
-            .wrapping_add(x);
+        // Below width × height where the lane is kept, which is below 2^32.
+        let pixel = y.wrapping_mul(view.width).wrapping_add(x);
+        out.band[i] = if inside {
+            pixel >> BAND_PIXELS.trailing_zeros()
+        } else {
+            OFF_FRAME
+        };
+        out.pixel[i] = pixel & (BAND_PIXELS - 1);
     }
     for i in 0..BLOCK {
         let fade = if fields.lifetime[i].is_finite() {
@@ -439,27 +449,29 @@ fn bin_block(
     block_lanes(fields, view, motion.alpha, &mut lanes);
     for i in 0..len {
         if let Some(list) = lists.get_mut(lanes.band[i] as usize) {
+            let [r, g, b, _] = lanes.rgb[i].to_le_bytes();
+            // Below BAND_PIXELS = 2^15.
+            let [p0, p1, ..] = lanes.pixel[i].to_le_bytes();
             list.push(Splat {
-                pixel: lanes.pixel[i],
-                rgb: lanes.rgb[i],
+                pixel: [p0, p1],
+                rgb: [r, g, b],
             });
         }
     }
 }
 
 /// Pass 2: clears each band of `frame` and adds every worker's splats for it.
-fn splat_all(frame: &mut [u8], lists: &[&[Vec<Splat>]], view: Viewport) {
-    let band_bytes = BAND_ROWS as usize * view.width as usize * 4;
+fn splat_all(frame: &mut [u8], lists: &[&[Vec<Splat>]]) {
     frame
-        .par_chunks_mut(band_bytes)
+        .par_chunks_mut(BAND_PIXELS as usize * 4)
         .enumerate()
         .for_each(|(band, pixels)| {
             clear(pixels);
             for list in lists.iter().map(|lists| &lists[band]) {
                 for s in list {
-                    let i = s.pixel as usize * 4;
+                    let i = usize::from(u16::from_le_bytes(s.pixel)) * 4;
                     if let Some(px) = pixels.get_mut(i..i + 3) {
-                        for (out, add) in px.iter_mut().zip(s.rgb.to_le_bytes()) {
+                        for (out, add) in px.iter_mut().zip(s.rgb) {
                             *out = out.saturating_add(add);
                         }
                     }
@@ -682,10 +694,19 @@ mod tests {
 
     #[test]
     #[cfg(target_arch = "x86_64")]
-    fn lanes_give_the_same_bits_with_and_without_avx2() {
+    fn lanes_give_the_same_bits_in_every_clone() {
+        /// [`block_lanes`] without its AVX-512 clone: the AVX2 one, on a CPU that has both.
+        #[multiversion::multiversion(targets("x86_64+avx2"))]
+        fn block_lanes_avx2(fields: Fields<'_>, view: Viewport, alpha: f32, out: &mut Lanes) {
+            block_lanes_baseline(fields, view, alpha, out);
+        }
         if !std::arch::is_x86_feature_detected!("avx2") {
             eprintln!("skipped: this CPU has no AVX2, so only the baseline clone runs");
             return;
+        }
+        use std::arch::is_x86_feature_detected as has;
+        if !(has!("avx512f") && has!("avx512vl") && has!("avx512bw") && has!("avx512dq")) {
+            eprintln!("this CPU has no AVX-512: the AVX2 clone is compared with the baseline");
         }
         let view = Viewport {
             width: 333,
@@ -733,22 +754,25 @@ mod tests {
                 pixel: [0; BLOCK],
                 rgb: [0; BLOCK],
             };
-            let (mut dispatched, mut baseline) = (blank(), blank());
             let fields = Fields {
                 before: &before,
                 ..block.fields()
             };
-            block_lanes(fields, view, alpha, &mut dispatched);
+            let mut baseline = blank();
             block_lanes_baseline(fields, view, alpha, &mut baseline);
-            assert_eq!(dispatched.band, baseline.band, "round {round}");
-            for i in (0..BLOCK).filter(|&i| baseline.band[i] != OFF_FRAME) {
-                assert_eq!(
-                    dispatched.pixel[i], baseline.pixel[i],
-                    "round {round} lane {i}"
-                );
-                kept += 1;
+            kept += baseline.band.iter().filter(|&&b| b != OFF_FRAME).count();
+            type LanesFn = fn(Fields<'_>, Viewport, f32, &mut Lanes);
+            let clones: [(&str, LanesFn); 2] = [("best", block_lanes), ("avx2", block_lanes_avx2)];
+            for (clone, lanes) in clones {
+                let mut got = blank();
+                lanes(fields, view, alpha, &mut got);
+                assert_eq!(got.band, baseline.band, "{clone}, round {round}");
+                for i in (0..BLOCK).filter(|&i| baseline.band[i] != OFF_FRAME) {
+                    let (got, want) = (got.pixel[i], baseline.pixel[i]);
+                    assert_eq!(got, want, "{clone}, round {round} lane {i}");
+                }
+                assert_eq!(got.rgb, baseline.rgb, "{clone}, round {round}");
             }
-            assert_eq!(dispatched.rgb, baseline.rgb, "round {round}");
         }
         assert!(
             kept > 200 * BLOCK / 2,
