@@ -13,8 +13,9 @@
 //!    each worker turns its pieces' particles into splats (pixel, colour: 5 bytes) a block of
 //!    64 at a time, and appends them to its own list per band of [`BAND_PIXELS`] pixels. A
 //!    block's fields are read in place from the SoA columns (copied row by row in AoS), its
-//!    start-of-step positions read in one pass ([`PreviousView::copy_into`]), and its pixels
-//!    and colours computed in loops over the block that vectorise;
+//!    start-of-step positions too where none of its rows has moved since
+//!    ([`PreviousView::unmoved`]), else gathered in one pass ([`PreviousView::copy_into`]),
+//!    and its pixels and colours computed in loops over the block that vectorise;
 //! 2. *splat*: each band is cleared and gets the splats of every worker's list for it.
 //!
 //! Adding bytes with saturation gives `min(255, sum)` whatever the order, so the picture
