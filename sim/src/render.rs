@@ -357,11 +357,16 @@ impl Block {
 }
 
 /// Per particle of a [`Block`]: its band ([`OFF_FRAME`] if outside the frame), its pixel in
-/// the band, and its colour to add (red, green, blue in the low three bytes).
+/// the band, its colour to add (red, green, blue in the low three bytes), and both as the
+/// bytes of its [`Splat`] (pixel in the low two, colour in the next three), packed in the
+/// vectorised loop so that a push only stores them (1M particles on 2 threads drew in
+/// 2.26–2.48 ms against 2.47–2.83 packing them per push; 2026-12-03, Intel Xeon host, runs
+/// taking turns).
 struct Lanes {
     band: [u32; BLOCK],
     pixel: [u32; BLOCK],
     rgb: [u32; BLOCK],
+    splat: [u64; BLOCK],
 }
 
 /// `v as u32` for `v` in `[0, 2^23)`, in operations that vectorise (Rust's saturating `as`
@@ -428,6 +433,10 @@ fn block_lanes_baseline(fields: Fields<'_>, view: Viewport, alpha: f32, out: &mu
         let tint = |shift: u32| (((c >> shift) & 0xFF) * gain) >> 8 << shift;
         out.rgb[i] = tint(0) | tint(8) | tint(16);
     }
+    for i in 0..BLOCK {
+        // The pixel is below BAND_PIXELS = 2^15, the colour below 2^24: five bytes.
+        out.splat[i] = u64::from(out.pixel[i]) | u64::from(out.rgb[i]) << 16;
+    }
 }
 
 /// Pushes the splats of the first `len` particles of `fields`, rows `first..first + len`,
@@ -447,13 +456,12 @@ fn bin_block(
         band: [OFF_FRAME; BLOCK],
         pixel: [0; BLOCK],
         rgb: [0; BLOCK],
+        splat: [0; BLOCK],
     };
     block_lanes(fields, view, motion.alpha, &mut lanes);
     for i in 0..len {
         if let Some(list) = lists.get_mut(lanes.band[i] as usize) {
-            let [r, g, b, _] = lanes.rgb[i].to_le_bytes();
-            // Below BAND_PIXELS = 2^15.
-            let [p0, p1, ..] = lanes.pixel[i].to_le_bytes();
+            let [p0, p1, r, g, b, ..] = lanes.splat[i].to_le_bytes();
             list.push(Splat {
                 pixel: [p0, p1],
                 rgb: [r, g, b],
@@ -755,6 +763,7 @@ mod tests {
                 band: [0; BLOCK],
                 pixel: [0; BLOCK],
                 rgb: [0; BLOCK],
+                splat: [0; BLOCK],
             };
             let fields = Fields {
                 before: &before,
@@ -770,7 +779,10 @@ mod tests {
                 lanes(fields, view, alpha, &mut got);
                 assert_eq!(got.band, baseline.band, "{clone}, round {round}");
                 for i in (0..BLOCK).filter(|&i| baseline.band[i] != OFF_FRAME) {
-                    let (got, want) = (got.pixel[i], baseline.pixel[i]);
+                    let (got, want) = (
+                        (got.pixel[i], got.splat[i]),
+                        (baseline.pixel[i], baseline.splat[i]),
+                    );
                     assert_eq!(got, want, "{clone}, round {round} lane {i}");
                 }
                 assert_eq!(got.rgb, baseline.rgb, "{clone}, round {round}");
