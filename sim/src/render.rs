@@ -40,6 +40,9 @@ pub const BACKGROUND: [u8; 4] = [6, 7, 14, 255];
 /// (2026-12-03, Intel Xeon host, 2 MiB L2, runs taking turns).
 pub const BAND_PIXELS: u32 = 1 << 15;
 
+// A band's pixel is found with a shift and a mask, and a splat holds it in 16 bits.
+const _: () = assert!(BAND_PIXELS.is_power_of_two() && BAND_PIXELS <= 1 << 16);
+
 /// Below this many particles, drawing stays on one thread.
 const PARALLEL_MIN_PARTICLES: usize = 50_000;
 
@@ -66,8 +69,14 @@ impl Viewport {
         Vec2::new(x as f32 / s.x, (self.height as f32 - y as f32) / s.y)
     }
 
-    fn pixels(&self) -> usize {
-        self.width as usize * self.height as usize
+    /// The frame's pixels, if the rasteriser can number them: both sides below 2^23 (where
+    /// its float-to-pixel conversion is exact) and below 2^32 pixels in all.
+    fn pixels(&self) -> Option<u32> {
+        const SIDE: u32 = 1 << 23;
+        if self.width >= SIDE || self.height >= SIDE {
+            return None;
+        }
+        self.width.checked_mul(self.height)
     }
 }
 
@@ -80,7 +89,8 @@ pub fn clear(frame: &mut [u8]) {
 
 /// Clears `frame` and draws every particle of `world`, interpolated by `alpha` in [0, 1]
 /// (clamped; NaN draws the previous state).
-/// A frame whose size does not match `view`, or of 2^32 pixels or more, is left alone.
+/// A frame whose size does not match `view`, or too big to number its pixels in 32 bits
+/// (a side of 2^23 pixels or more, or 2^32 pixels in all), is left alone.
 pub fn draw(frame: &mut [u8], view: Viewport, world: &ParticleSim, alpha: f32) {
     Rasteriser::default().draw(frame, view, world, alpha);
 }
@@ -110,11 +120,13 @@ pub struct Rasteriser {
 impl Rasteriser {
     /// Clears `frame` and draws every particle of `world`, interpolated by `alpha` in
     /// [0, 1] (clamped; NaN draws the previous state). A frame whose size does not match
-    /// `view`, or of 2^32 pixels or more, is left alone.
+    /// `view`, or too big to number its pixels in 32 bits (a side of 2^23 pixels or more,
+    /// or 2^32 pixels in all), is left alone.
     pub fn draw(&mut self, frame: &mut [u8], view: Viewport, world: &ParticleSim, alpha: f32) {
-        let pixels = view.pixels();
-        // Pixels are numbered in 32 bits.
-        if frame.len() != pixels * 4 || frame.is_empty() || u32::try_from(pixels).is_err() {
+        let Some(pixels) = view.pixels().map(|p| p as usize) else {
+            return;
+        };
+        if pixels.checked_mul(4) != Some(frame.len()) || frame.is_empty() {
             return;
         }
         let motion = Motion {
@@ -792,6 +804,35 @@ mod tests {
             kept > 200 * BLOCK / 2,
             "most lanes land in the frame: {kept}"
         );
+    }
+
+    #[test]
+    fn frames_it_cannot_number_or_of_another_size_are_left_alone() {
+        let scene = Scene::default_scene().with_particles(1_000).unwrap();
+        let mut world = ParticleSim::new(scene, Strategy::default()).unwrap();
+        world.run(5);
+        let world_size = world.bounds();
+        for (width, height, len) in [(1 << 23, 1, 4 << 23), (64, 64, 64 * 63 * 4), (0, 0, 0)] {
+            let mut frame = vec![0u8; len];
+            let view = Viewport {
+                width,
+                height,
+                world: world_size,
+            };
+            draw(&mut frame, view, &world, 0.5);
+            assert!(
+                frame.iter().all(|&b| b == 0),
+                "{width}x{height}, {len} bytes"
+            );
+        }
+        let mut frame = vec![0u8; 64 * 64 * 4];
+        let view = Viewport {
+            width: 64,
+            height: 64,
+            world: world_size,
+        };
+        draw(&mut frame, view, &world, 0.5);
+        assert!(lit_pixels(&frame) > 0, "a 64x64 frame is drawn");
     }
 
     #[test]

@@ -228,7 +228,15 @@ mod tests {
         }
         let view = previous.view(&world).unwrap();
         let now = |row: usize| Vec2::new(1000.0 + row as f32, 0.0);
-        for (first, len) in [(0, 64), (5, 64), (250, 64), (290, 64), (400, 3), (0, 0)] {
+        for (first, len) in [
+            (0, 64),
+            (5, 64),
+            (1, 6),
+            (250, 64),
+            (290, 64),
+            (400, 3),
+            (0, 0),
+        ] {
             let mut out: Vec<Vec2> = (first..first + len).map(now).collect();
             view.copy_into(first, &mut out);
             let want: Vec<Vec2> = (first..first + len)
@@ -253,7 +261,11 @@ mod tests {
             None,
             "row 0 was despawned: the last row moved in"
         );
-        assert_eq!(view.unmoved(299, 2), None, "row 300 is past the end");
+        assert_eq!(
+            view.unmoved(299, 2),
+            None,
+            "297 rows now: row 300 is past the end"
+        );
         let mut spawned = [Vec2::ZERO; 40];
         view.copy_into(view.len() - 40, &mut spawned);
         assert_eq!(
