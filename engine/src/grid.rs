@@ -284,9 +284,20 @@ impl<'a> Grid<'a> {
     /// Tells the grid its rows were permuted into [`Grid::cell_order`]: row `k` of the
     /// storage is now the `k`th binned row.
     pub fn rows_now_in_cell_order(&mut self) {
-        for (k, (row, slot)) in self.sorted_rows.iter_mut().zip(self.slots).enumerate() {
+        let identity = |(k, (row, slot)): (usize, (&mut u32, &AtomicU32))| {
             *row = k as u32;
             slot.store(k as u32, Ordering::Relaxed);
+        };
+        let pairs = self.sorted_rows.iter_mut().zip(self.slots);
+        if pairs.len() <= PARALLEL_MIN_ROWS {
+            pairs.enumerate().for_each(identity);
+        } else {
+            // 8 bytes a row: 0.4 ms for the 500k swarm on one worker.
+            let pairs = self.sorted_rows.par_iter_mut().zip(self.slots);
+            pairs
+                .enumerate()
+                .with_min_len(PARALLEL_MIN_ROWS)
+                .for_each(identity);
         }
     }
 

@@ -435,8 +435,8 @@ fn forces(world: &mut World<Particle>, state: &mut ParticleState) {
         let mut grid = Grid::build_in_parts(shared.frame, geometry, positions, shared.chunk_rows);
         if shared.steps.is_multiple_of(REORDER_EVERY) {
             storage
-                .permute(grid.cell_order())
-                .expect("a grid's cell order is a permutation of its rows");
+                .permute_with_inverse(grid.cell_order(), |row| grid.slot_of(row))
+                .expect("a grid's cell order is a permutation of its rows, slot_of its inverse");
             grid.rows_now_in_cell_order();
         }
         grid
