@@ -394,6 +394,8 @@ impl<'a> Grid<'a> {
 /// coordinates of consecutive cells of one grid row (slices of one length).
 #[derive(Clone, Copy, Debug)]
 pub struct Run<'g> {
+    /// The slot of its first candidate: `xs` is `sorted_positions().0[first..first + len]`.
+    pub first: usize,
     /// Row indices, as [`Grid::for_each_near`] passes them.
     pub rows: &'g [u32],
     /// x coordinates.
@@ -439,6 +441,7 @@ impl<'g> Iterator for RunsNear<'g> {
         self.y += 1;
         let (start, end) = (self.starts[first] as usize, self.starts[last + 1] as usize);
         Some(Run {
+            first: start,
             rows: &self.rows[start..end],
             xs: &self.xs[start..end],
             ys: &self.ys[start..end],

@@ -14,7 +14,7 @@ use crate::lanes::{Lanes, PairKernel, Pairs};
 use crate::parallel::for_each_chunk;
 use crate::storage::{ByLayout, Rows, RowsMut};
 use crate::world::{CommandWriter, Commands};
-use glam::{BVec4A, Vec2, Vec4};
+use glam::{Vec2, Vec4};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The most attractors a scene may have (the mouse adds one more).
@@ -123,10 +123,9 @@ impl<'g> Pushes<'g> {
 /// in slots `first..first + out.len()` of `grid`'s cell order, from the candidates of the
 /// 3x3 cells around each; counts the cells visited and candidates tested into `tally`.
 ///
-/// The particles of one cell share their candidates, so they are taken up to four at a
-/// time: each candidate vector is loaded once for all of them, and their sums are
-/// independent chains the core runs side by side. Each particle's sum is still added in
-/// the same order as it would be alone (a test checks it), so the bits are the same.
+/// The particles of one cell share their candidates: the three runs of them (one per grid
+/// row) are copied once, back to back, into a buffer that every particle of the cell then
+/// reads [`LANES`] candidates at a time, with no tail to mask (see [`Candidates`]).
 ///
 /// # Panics
 /// If the slots run past the grid's rows.
@@ -135,10 +134,10 @@ pub fn repulsion(grid: &Grid, radius: f32, first: usize, out: &mut [Vec2], tally
 }
 
 /// [`repulsion`] with its kernel made. Compiled twice: for baseline x86-64 and for AVX2
-/// (picked at run time when the CPU has it). The second changes only the encoding
-/// (three-operand VEX, fewer register copies): Rust never fuses a multiply and an add on
-/// its own, so both give the same bits (a test runs both on the same grid). The query is an
-/// iterator, not a closure, so the whole loop is inlined into each clone.
+/// (picked at run time when the CPU has it). The lane loop is the same IEEE arithmetic in
+/// both, eight lanes as two SSE vectors or one AVX one (Rust never fuses a multiply and an
+/// add on its own), so both give the same bits; a test runs both on the same grid. The query
+/// is an iterator, not a closure, so the whole loop is inlined into each clone.
 #[multiversion::multiversion(targets("x86_64+avx2"))]
 fn repulsion_slots(
     grid: &Grid,
@@ -147,11 +146,21 @@ fn repulsion_slots(
     out: &mut [Vec2],
     tally: &NeighbourTally,
 ) {
-    repulsion_slots_baseline(grid, kernel, first, out, tally);
+    multiversion::target::match_target! {
+        "x86_64+avx2" => repulsion_cells(
+            grid,
+            first,
+            out,
+            tally,
+            avx2::zero(),
+            |c, here, sums| avx2::push_on(c, here, kernel, sums),
+            |sums| avx2::total(sums),
+        ),
+        _ => repulsion_slots_baseline(grid, kernel, first, out, tally),
+    }
 }
 
-/// The body of [`repulsion_slots`], inlined into each of its clones; called directly (as
-/// the tests do), the baseline one.
+/// [`repulsion_slots`] on the baseline instruction set; the tests call it directly.
 #[inline(always)]
 fn repulsion_slots_baseline(
     grid: &Grid,
@@ -160,8 +169,34 @@ fn repulsion_slots_baseline(
     out: &mut [Vec2],
     tally: &NeighbourTally,
 ) {
+    repulsion_cells(
+        grid,
+        first,
+        out,
+        tally,
+        LaneSums::default(),
+        |c, here, sums| c.push_on(here, kernel, sums),
+        LaneSums::total,
+    );
+}
+
+/// The loop of [`repulsion`] over cells. A particle's lane sums start at `zero`, each
+/// batch of its candidates is added by `push_on` (as [`Candidates::push_on`] does) and
+/// `total` adds up the lanes (as [`LaneSums::total`] does); the sums are a value, so each
+/// instruction set keeps them in its own registers.
+#[inline(always)]
+fn repulsion_cells<S: Copy>(
+    grid: &Grid,
+    first: usize,
+    out: &mut [Vec2],
+    tally: &NeighbourTally,
+    zero: S,
+    push_on: impl Fn(&Candidates, Vec2, S) -> S,
+    total: impl Fn(S) -> Vec2,
+) {
     let (xs, ys) = grid.sorted_positions();
     let at = |k: usize| Vec2::new(xs[k], ys[k]);
+    let mut candidates = Candidates::new();
     let (mut k, end) = (first, first + out.len());
     while k < end {
         let cell_end = grid.slots_in_cell_of(at(k)).end.min(end);
@@ -169,97 +204,139 @@ fn repulsion_slots_baseline(
         // Counted once per cell's particles: still often enough for counter padding to
         // show (two adds for every few particles).
         let count = (cell_end - k) as u64;
-        let checks: usize = runs.clone().map(|run| run.xs.len()).sum();
+        let checks = candidates.fill((xs, ys), runs.clone(), 0);
         let counters = tally.counters;
         counters.add(tally.cells_visited, u64::from(runs.cells()) * count);
         counters.add(tally.neighbour_checks, checks as u64 * count);
-        while k < cell_end {
-            let n = (cell_end - k).min(4);
-            let o = &mut out[k - first..k - first + n];
-            match n {
-                4 => o.copy_from_slice(&group_push::<4>(k, at, runs.clone(), kernel)),
-                3 => o.copy_from_slice(&group_push::<3>(k, at, runs.clone(), kernel)),
-                2 => o.copy_from_slice(&group_push::<2>(k, at, runs.clone(), kernel)),
-                _ => o.copy_from_slice(&group_push::<1>(k, at, runs.clone(), kernel)),
+        let batches = checks.div_ceil(Candidates::BATCH);
+        for (slot, push) in (k..cell_end).zip(&mut out[k - first..cell_end - first]) {
+            let mut sums = zero;
+            for batch in 0..batches {
+                if batches > 1 {
+                    candidates.fill((xs, ys), runs.clone(), batch);
+                }
+                sums = push_on(&candidates, at(slot), sums);
             }
-            k += n;
+            *push = total(sums);
+        }
+        k = cell_end;
+    }
+}
+
+/// Lanes of the repulsion loop: candidate `j` of a particle's list always goes to lane
+/// `j % LANES`, whatever the instruction set.
+pub const LANES: usize = 8;
+
+/// One cell's candidates, the runs of its 3x3 cells back to back, a batch at a time.
+///
+/// A batch is a whole number of [`LANES`], so the lane of a candidate does not depend on
+/// the batch it falls in; the last batch is padded to whole lanes with a candidate so far
+/// away that its push is `-0.0`, which leaves every sum exactly as it was. Runs are copied
+/// a whole block of lanes at a time (the last block of a run may bring in candidates past
+/// it, which the next run or the padding then overwrites): no call to `memcpy` per run.
+struct Candidates {
+    xs: [f32; Candidates::ROOM],
+    ys: [f32; Candidates::ROOM],
+    /// Candidates in the batch, padding included (a multiple of [`LANES`]).
+    len: usize,
+}
+
+impl Candidates {
+    /// Candidates per batch: a cell of the 500k swarm has about 27.
+    const BATCH: usize = 32 * LANES;
+
+    /// A batch and one more block, where the last block of a copy or the padding may land.
+    const ROOM: usize = Self::BATCH + LANES;
+
+    /// Where the padding sits: `d` is finite but `|d|²` overflows to infinity, so its
+    /// weight is 0 and its push `d * 0` is `-0.0` for any finite particle.
+    const FAR: f32 = 1e30;
+
+    fn new() -> Candidates {
+        Candidates {
+            xs: [Self::FAR; Self::ROOM],
+            ys: [Self::FAR; Self::ROOM],
+            len: 0,
+        }
+    }
+
+    /// Loads batch `batch` of the candidates of `runs`, whose slots index `sorted` (the
+    /// grid's sorted positions); returns how many candidates the runs hold in all.
+    #[inline(always)]
+    fn fill(&mut self, sorted: (&[f32], &[f32]), runs: RunsNear, batch: usize) -> usize {
+        let (from, to) = (batch * Self::BATCH, (batch + 1) * Self::BATCH);
+        let (mut seen, mut n) = (0, 0);
+        for run in runs {
+            let len = run.xs.len();
+            let (a, b) = (from.max(seen), to.min(seen + len));
+            if a < b {
+                let first = run.first + a - seen;
+                copy_blocks(&mut self.xs, n, sorted.0, first, b - a);
+                copy_blocks(&mut self.ys, n, sorted.1, first, b - a);
+                n += b - a;
+            }
+            seen += len;
+        }
+        self.len = n.next_multiple_of(LANES);
+        self.xs[n..n + LANES].copy_from_slice(&[Self::FAR; LANES]);
+        self.ys[n..n + LANES].copy_from_slice(&[Self::FAR; LANES]);
+        seen
+    }
+    /// Adds the pushes of the loaded batch on a particle at `here` to its lane sums, each
+    /// [`LANES`] candidates as two `Vec4`s.
+    #[inline(always)]
+    fn push_on(&self, here: Vec2, kernel: &Repulsion, mut sums: LaneSums) -> LaneSums {
+        let (hx, hy) = (Vec4::splat(here.x), Vec4::splat(here.y));
+        let add = |(sx, sy): &mut (Vec4, Vec4), x: &[f32], y: &[f32]| {
+            let (dx, dy) = (hx - Vec4::from_slice(x), hy - Vec4::from_slice(y));
+            let w = kernel.weight(dx * dx + dy * dy);
+            (*sx, *sy) = (*sx + dx * w, *sy + dy * w);
+        };
+        let (x8, _) = self.xs[..self.len].as_chunks::<LANES>();
+        let (y8, _) = self.ys[..self.len].as_chunks::<LANES>();
+        for (x, y) in x8.iter().zip(y8) {
+            add(&mut sums.low, &x[..4], &y[..4]);
+            add(&mut sums.high, &x[4..], &y[4..]);
+        }
+        sums
+    }
+}
+
+/// Copies `src[first..first + len]` to `dst[at..at + len]` a block of [`LANES`] at a time,
+/// the last block whole (so up to `LANES - 1` values past the end land after it), except
+/// at the very end of `src`.
+#[inline(always)]
+fn copy_blocks(dst: &mut [f32], at: usize, src: &[f32], first: usize, len: usize) {
+    for i in (0..len).step_by(LANES) {
+        let (from, to) = (first + i, at + i);
+        match src.get(from..from + LANES) {
+            Some(block) => dst[to..to + LANES].copy_from_slice(block),
+            None => {
+                let rest = len - i;
+                dst[to..to + rest].copy_from_slice(&src[from..from + rest]);
+            }
         }
     }
 }
 
-/// The pushes on the `G` particles at `at(first)`, `at(first + 1)`, … from the candidates
-/// of `runs` (theirs: they share a cell). Each particle's sum goes through the same adds,
-/// in the same order, whatever `G` is.
-#[inline(always)]
-fn group_push<const G: usize>(
-    first: usize,
-    at: impl Fn(usize) -> Vec2,
-    runs: RunsNear,
-    kernel: &Repulsion,
-) -> [Vec2; G] {
-    let heres: [Vec2; G] = std::array::from_fn(|j| at(first + j));
-    // x and y of each particle's push, summed in four lanes.
-    let mut sums = [(Vec4::ZERO, Vec4::ZERO); G];
-    for run in runs {
-        push_from_run(&heres, run.xs, run.ys, kernel, &mut sums);
-    }
-    // Summed in a fixed order (glam's `element_sum` order depends on its backend).
-    let sum = |v: Vec4| (v.x + v.y) + (v.z + v.w);
-    sums.map(|(px, py)| Vec2::new(sum(px), sum(py)))
+/// A particle's push summed per lane: x and y of lanes 0–3, then of lanes 4–7.
+#[derive(Clone, Copy, Default)]
+struct LaneSums {
+    low: (Vec4, Vec4),
+    high: (Vec4, Vec4),
 }
 
-/// Adds the pushes on particles at `heres` from the candidates at `(xs[i], ys[i])` to their
-/// per-lane sums, four candidates per vector, each vector loaded once for all of them.
-#[inline(always)]
-fn push_from_run<const G: usize>(
-    heres: &[Vec2; G],
-    xs: &[f32],
-    ys: &[f32],
-    kernel: &Repulsion,
-    sums: &mut [(Vec4, Vec4); G],
-) {
-    let add = |(px, py): (Vec4, Vec4), here: Vec2, x: Vec4, y: Vec4, counted: BVec4A| {
-        let (dx, dy) = (Vec4::splat(here.x) - x, Vec4::splat(here.y) - y);
-        let w = Vec4::select(counted, kernel.weight(dx * dx + dy * dy), Vec4::ZERO);
-        (px + dx * w, py + dy * w)
-    };
-    let (x4, _) = xs.as_chunks::<4>();
-    let (y4, _) = ys.as_chunks::<4>();
-    for (x, y) in x4.iter().zip(y4) {
-        let (x, y) = (Vec4::from_array(*x), Vec4::from_array(*y));
-        for j in 0..G {
-            sums[j] = add(sums[j], heres[j], x, y, BVec4A::splat(true));
-        }
-    }
-    let (n, tail) = (xs.len(), xs.len() % 4);
-    if tail == 0 {
-        return;
-    }
-    if n >= 4 {
-        // The last four candidates again, with the ones already added masked out: one load
-        // instead of a copy into a padded buffer.
-        let fresh = Vec4::new(0.0, 1.0, 2.0, 3.0).cmpge(Vec4::splat((4 - tail) as f32));
-        let (x, y) = (
-            Vec4::from_slice(&xs[n - 4..]),
-            Vec4::from_slice(&ys[n - 4..]),
-        );
-        for j in 0..G {
-            sums[j] = add(sums[j], heres[j], x, y, fresh);
-        }
-        return;
-    }
-    // Fewer than four in all: pad with the particle itself, which pushes with zero.
-    let pad = |v: &[f32], h: f32| match *v {
-        [a] => Vec4::new(a, h, h, h),
-        [a, b] => Vec4::new(a, b, h, h),
-        [a, b, c] => Vec4::new(a, b, c, h),
-        _ => unreachable!("1 to 3 candidates"),
-    };
-    for j in 0..G {
-        let (x, y) = (pad(xs, heres[j].x), pad(ys, heres[j].y));
-        sums[j] = add(sums[j], heres[j], x, y, BVec4A::splat(true));
+impl LaneSums {
+    /// The lanes added in a fixed tree: pairs, then pairs of pairs (glam's `element_sum`
+    /// order depends on its backend).
+    #[inline(always)]
+    fn total(self) -> Vec2 {
+        let sum = |v: Vec4| (v.x + v.y) + (v.z + v.w);
+        let (low, high) = (self.low, self.high);
+        Vec2::new(sum(low.0) + sum(high.0), sum(low.1) + sum(high.1))
     }
 }
+
 /// The repulsion between neighbours: a neighbour at offset `d` (from it to the particle)
 /// pushes with `d * weight(|d|²)`, a push of length `1 - |d|/r` for `|d|` well above the
 /// softening: strongest at contact, falling linearly to zero at the radius `r`, so particles
@@ -269,8 +346,8 @@ fn push_from_run<const G: usize>(
 /// zero.
 #[derive(Clone, Copy, Debug)]
 pub struct Repulsion {
-    inv_r: Vec4,
-    soft2: Vec4,
+    inv_r: f32,
+    soft2: f32,
 }
 
 impl Repulsion {
@@ -281,15 +358,17 @@ impl Repulsion {
     pub fn new(r: f32) -> Repulsion {
         let soft = Self::SOFTENING * r;
         Repulsion {
-            inv_r: Vec4::splat(1.0 / r),
-            soft2: Vec4::splat(soft * soft),
+            inv_r: 1.0 / r,
+            soft2: soft * soft,
         }
     }
 
-    /// `max(1/sqrt(d² + s²) - 1/r, 0)` per lane.
+    /// `max(1/sqrt(d² + s²) - 1/r, 0)` per lane (0 where `d²` is NaN: `maxps` takes its
+    /// second operand then).
     #[inline(always)]
     pub fn weight(&self, d2: Vec4) -> Vec4 {
-        (Vec4::ONE / (d2 + self.soft2).sqrt() - self.inv_r).max(Vec4::ZERO)
+        let w = Vec4::ONE / (d2 + Vec4::splat(self.soft2)).sqrt() - Vec4::splat(self.inv_r);
+        w.max(Vec4::ZERO)
     }
 }
 
@@ -407,7 +486,7 @@ fn integrate_columns_baseline(pairs: Pairs<'_>, m: &Motion) -> u64 {
 /// [`integrate_columns`] that multiversion picks when the CPU has AVX2.
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
-    use super::Motion;
+    use super::{Candidates, LANES, LaneSums, Motion, Repulsion};
     use crate::lanes::Pairs;
     use core::arch::x86_64::*;
     use glam::{Vec2, Vec4, Vec4Swizzles};
@@ -474,6 +553,71 @@ mod avx2 {
         }
         let rest = Pairs::new(p_rest, v_rest).expect("columns of equal length");
         bounces + rest.run(m)
+    }
+
+    /// A particle's lane sums, x and y, as [`LaneSums`] holds them in two halves.
+    pub(super) type Sums = (__m256, __m256);
+
+    /// Lane sums at zero.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    pub(super) fn zero() -> Sums {
+        (_mm256_setzero_ps(), _mm256_setzero_ps())
+    }
+
+    /// [`Candidates::push_on`](super::Candidates::push_on) on 256-bit vectors, the
+    /// [`LANES`] candidates in one: the same IEEE operations per lane in the same order
+    /// (`maxps` is the same instruction, 256 bits wide), so the same bits.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    pub(super) fn push_on(c: &Candidates, here: Vec2, kernel: &Repulsion, sums: Sums) -> Sums {
+        let (hx, hy) = (_mm256_set1_ps(here.x), _mm256_set1_ps(here.y));
+        let soft2 = _mm256_set1_ps(kernel.soft2);
+        let inv_r = _mm256_set1_ps(kernel.inv_r);
+        let one = _mm256_set1_ps(1.0);
+        let (mut sx, mut sy) = sums;
+        let (x8, _) = c.xs[..c.len].as_chunks::<LANES>();
+        let (y8, _) = c.ys[..c.len].as_chunks::<LANES>();
+        for (x, y) in x8.iter().zip(y8) {
+            let dx = _mm256_sub_ps(hx, lanes(x));
+            let dy = _mm256_sub_ps(hy, lanes(y));
+            let d2 = _mm256_add_ps(_mm256_mul_ps(dx, dx), _mm256_mul_ps(dy, dy));
+            let root = _mm256_sqrt_ps(_mm256_add_ps(d2, soft2));
+            let w = _mm256_sub_ps(_mm256_div_ps(one, root), inv_r);
+            let w = _mm256_max_ps(w, _mm256_setzero_ps());
+            sx = _mm256_add_ps(sx, _mm256_mul_ps(dx, w));
+            sy = _mm256_add_ps(sy, _mm256_mul_ps(dy, w));
+        }
+        (sx, sy)
+    }
+
+    /// [`LaneSums::total`](super::LaneSums::total) of the lanes: the same tree of adds.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    pub(super) fn total((sx, sy): Sums) -> Vec2 {
+        let (low, high) = (halves(sx), halves(sy));
+        LaneSums {
+            low: (low.0, high.0),
+            high: (low.1, high.1),
+        }
+        .total()
+    }
+
+    /// Eight candidates' coordinates in one vector (LLVM merges the reads into one load).
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn lanes(v: &[f32; LANES]) -> __m256 {
+        _mm256_setr_ps(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7])
+    }
+
+    /// The vector as lanes 0–3 and 4–7.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn halves(a: __m256) -> (Vec4, Vec4) {
+        (
+            Vec4::from(_mm256_castps256_ps128(a)),
+            Vec4::from(_mm256_extractf128_ps::<1>(a)),
+        )
     }
 
     /// One group: new positions, new velocities, and the lanes that hit a wall.
@@ -926,59 +1070,111 @@ mod tests {
         }
     }
 
+    /// The push on the particle in slot `k`, one candidate at a time in the documented
+    /// order: the runs back to back, candidate `j` into lane `j % LANES`, the lanes added in
+    /// [`LaneSums::total`]'s tree.
+    fn push_by_the_book(grid: &Grid, kernel: &Repulsion, k: usize) -> Vec2 {
+        let (xs, ys) = grid.sorted_positions();
+        let here = Vec2::new(xs[k], ys[k]);
+        let (mut sx, mut sy) = ([0.0f32; LANES], [0.0f32; LANES]);
+        let runs = grid.runs_near(here);
+        let candidates = runs.flat_map(|run| run.xs.iter().zip(run.ys));
+        for (j, (x, y)) in candidates.enumerate() {
+            let (dx, dy) = (here.x - x, here.y - y);
+            let w = 1.0 / (dx * dx + dy * dy + kernel.soft2).sqrt() - kernel.inv_r;
+            let w = if w > 0.0 { w } else { 0.0 }; // `maxps(w, 0)`: 0 for NaN
+            sx[j % LANES] += dx * w;
+            sy[j % LANES] += dy * w;
+        }
+        let tree =
+            |v: [f32; LANES]| ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]));
+        Vec2::new(tree(sx), tree(sy))
+    }
+
+    /// The crowd, plus a pile of `pile` particles in one corner cell, whose neighbours
+    /// then fill more than one batch of candidates.
+    fn crowd_with_a_pile(n: usize, pile: usize) -> Vec<Vec2> {
+        let mut positions: Vec<Vec2> = crowd(n).iter().map(|r| r.bundle.position).collect();
+        let at = |i: usize| Vec2::new(8.2 + (i % 17) as f32 * 0.09, 8.1 + (i % 13) as f32 * 0.11);
+        positions.extend((0..pile).map(at));
+        positions
+    }
+
     #[test]
-    fn pushes_in_groups_equal_pushes_one_particle_at_a_time() {
-        // Every chunk size cuts the crowd's cells somewhere else, so groups of 1 to 4 and
-        // cells split between chunks all occur.
+    fn pushes_in_any_chunks_equal_pushes_one_candidate_at_a_time() {
+        // Every chunk size cuts the crowd's cells somewhere else, so cells split between
+        // chunks all occur; the pile's neighbourhood holds more than one batch.
         let geometry = crate::grid::GridGeometry::new(10.0, 10.0, 1.0).unwrap();
-        let positions: Vec<Vec2> = crowd(400).iter().map(|r| r.bundle.position).collect();
+        let positions = crowd_with_a_pile(400, 3 * Candidates::BATCH / 2);
         let arena = crate::arena::Arena::new();
         let grid = Grid::build(&arena, geometry, &positions);
         let (xs, ys) = grid.sorted_positions();
-        let at = |k: usize| Vec2::new(xs[k], ys[k]);
+        let biggest = (0..positions.len())
+            .map(|k| {
+                grid.runs_near(Vec2::new(xs[k], ys[k]))
+                    .map(|r| r.xs.len())
+                    .sum()
+            })
+            .max();
+        assert!(
+            biggest > Some(Candidates::BATCH),
+            "{biggest:?}: one batch only"
+        );
         for radius in [1.0, 0.45] {
             let kernel = Repulsion::new(radius);
             let alone: Vec<Vec2> = (0..positions.len())
-                .map(|k| group_push::<1>(k, at, grid.runs_near(at(k)), &kernel)[0])
+                .map(|k| push_by_the_book(&grid, &kernel, k))
                 .collect();
             let checks: usize = (0..positions.len())
-                .map(|k| grid.runs_near(at(k)).map(|r| r.xs.len()).sum::<usize>())
+                .map(|k| {
+                    let runs = grid.runs_near(Vec2::new(xs[k], ys[k]));
+                    runs.map(|r| r.xs.len()).sum::<usize>()
+                })
                 .sum();
-            for chunk in [1, 2, 3, 5, 7, 64, 400] {
-                let (grouped, work) = crowd_pushes(&grid, radius, chunk, repulsion_slots);
-                assert_eq!(work.1, checks as u64, "chunk {chunk}");
-                for (k, (g, a)) in grouped.iter().zip(&alone).enumerate() {
-                    assert!(same(*g, *a), "radius {radius}, chunk {chunk}, slot {k}");
+            for chunk in [1, 2, 3, 5, 7, 64, 400, positions.len()] {
+                for slots in [repulsion_slots, repulsion_slots_baseline] {
+                    let (pushes, work) = crowd_pushes(&grid, radius, chunk, slots);
+                    assert_eq!(work.1, checks as u64, "chunk {chunk}");
+                    for (k, (p, a)) in pushes.iter().zip(&alone).enumerate() {
+                        assert!(
+                            same(*p, *a),
+                            "radius {radius}, chunk {chunk}, slot {k}: {p} vs {a}"
+                        );
+                    }
                 }
             }
         }
     }
 
     #[test]
-    fn vector_push_equals_the_scalar_sum_for_every_run_length() {
-        // Covers the whole-vector loop, the masked reload of the last four and the padding
-        // of runs shorter than four.
-        let here = Vec2::new(5.0, 5.0);
-        let kernel = Repulsion::new(3.0);
-        for n in 0..10 {
-            let xs: Vec<f32> = (0..n).map(|i| 4.0 + 0.25 * i as f32).collect();
-            let ys: Vec<f32> = (0..n).map(|i| 6.0 - 0.5 * i as f32).collect();
-            let mut sums = [(Vec4::ZERO, Vec4::ZERO)];
-            push_from_run(&[here], &xs, &ys, &kernel, &mut sums);
-            let [(px, py)] = sums;
-            let mut expected = Vec2::ZERO;
-            for (x, y) in xs.iter().zip(&ys) {
-                let d = here - Vec2::new(*x, *y);
-                let soft = 0.01 * 3.0;
-                expected +=
-                    d * (1.0 / (d.length_squared() + soft * soft).sqrt() - 1.0 / 3.0).max(0.0);
-            }
-            let got = Vec2::new(px.element_sum(), py.element_sum());
-            assert!(
-                (got - expected).length() <= 1e-5,
-                "{n} candidates: {got} vs {expected}"
-            );
+    fn a_block_copy_past_a_run_is_overwritten_and_the_padding_pushes_with_minus_zero() {
+        let geometry = crate::grid::GridGeometry::new(10.0, 10.0, 1.0).unwrap();
+        let positions = crowd_with_a_pile(300, 0);
+        let arena = crate::arena::Arena::new();
+        let grid = Grid::build(&arena, geometry, &positions);
+        let sorted = grid.sorted_positions();
+        let mut candidates = Candidates::new();
+        for k in 0..positions.len() {
+            let runs = grid.runs_near(Vec2::new(sorted.0[k], sorted.1[k]));
+            let bits = |(x, y): (&f32, &f32)| (x.to_bits(), y.to_bits());
+            let expected: Vec<(u32, u32)> = runs
+                .clone()
+                .flat_map(|run| run.xs.iter().zip(run.ys).map(bits))
+                .collect();
+            assert_eq!(candidates.fill(sorted, runs, 0), expected.len());
+            let n = expected.len();
+            assert_eq!(candidates.len, n.next_multiple_of(LANES), "slot {k}");
+            let loaded = candidates.xs.iter().zip(&candidates.ys).map(bits);
+            assert!(loaded.clone().take(n).eq(expected), "slot {k}");
+            let far = Candidates::FAR.to_bits();
+            let mut padding = loaded.take(candidates.len).skip(n);
+            assert!(padding.all(|c| c == (far, far)), "slot {k}: padded");
         }
+        let kernel = Repulsion::new(1.0);
+        let here = Vec2::new(3.0, -4.0);
+        let d = Vec4::splat(here.x - Candidates::FAR);
+        let push = d * kernel.weight(d * d + d * d);
+        assert_eq!(push.x.to_bits(), (-0.0f32).to_bits());
     }
 
     #[test]
