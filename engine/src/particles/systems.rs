@@ -125,7 +125,7 @@ impl<'g> Pushes<'g> {
 ///
 /// The particles of one cell share their candidates: the three runs of them (one per grid
 /// row) are copied once, back to back, into a buffer that every particle of the cell then
-/// reads [`LANES`] candidates at a time, with no tail to mask (see [`Candidates`]).
+/// reads [`LANES`] candidates at a time, with no tail to mask (padded to whole lanes).
 ///
 /// # Panics
 /// If the slots run past the grid's rows.
