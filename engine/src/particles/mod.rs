@@ -29,11 +29,10 @@ use crate::counters::CounterId;
 use crate::error::ParamError;
 use crate::grid::{Grid, GridGeometry};
 use crate::parallel::for_each_chunk;
-use crate::storage::{Layout, RowsRef};
+use crate::storage::{ByLayout, Layout, RowsRef};
 use crate::sync::SharedParams;
 use crate::timer::SystemTimes;
 use crate::timestep::FixedTimestep;
-use crate::with_rows;
 use crate::world::{MemoryStats, Previous, PreviousView, Schedule, Strategy, Switch, World};
 use emitter::EmitterState;
 use glam::Vec2;
@@ -469,11 +468,16 @@ fn forces(world: &mut World<Particle>, state: &mut ParticleState) {
     });
     let pushes = grid.as_ref().zip(by_slot).map(|(g, p)| Pushes::new(g, p));
     let dt = state.motion.dt;
-    with_rows!(storage.rows_mut(), |rows| for_each_chunk(
-        rows,
-        shared.chunk_rows,
-        &|c, first| systems::forces(c, first, &params.read(), pushes.as_ref(), dt)
-    ));
+    let pushes = pushes.as_ref();
+    match storage.rows_mut() {
+        ByLayout::Soa(columns) => for_each_chunk(columns, shared.chunk_rows, &|c, first| {
+            let field = params.read();
+            systems::forces_columns(c.position, c.velocity, c.mass, first, &field, pushes, dt)
+        }),
+        ByLayout::Aos(rows) => for_each_chunk(rows, shared.chunk_rows, &|c, first| {
+            systems::forces(c, first, &params.read(), pushes, dt)
+        }),
+    }
 }
 
 fn integrate(world: &mut World<Particle>, state: &mut ParticleState) {

@@ -73,21 +73,73 @@ pub fn forces<'a>(
     pushes: Option<&Pushes>,
     dt: f32,
 ) {
-    let attractors = &field.attractors[..field.count];
     let mut row = first;
     rows.for_each(|p| {
-        let here = *p.position;
-        let mut accel = Vec2::ZERO;
-        for a in attractors {
-            let d = a.position - here;
-            accel += d * (a.strength / (d.length_squared() + a.softening2));
-        }
-        if let Some(pushes) = pushes {
-            accel += pushes.of_row(row) * field.repulsion_strength;
-        }
+        let accel = acceleration(*p.position, row, field, pushes);
         row += 1;
         *p.velocity += accel * (dt / *p.mass);
     });
+}
+
+/// [`forces`] on one chunk of SoA columns, four rows at a time with x and y in `Vec4`
+/// lanes, so each of the divisions (one per attractor and the `dt / mass`) is one `divps`
+/// for four rows; every lane goes through the same IEEE operations in the same order as
+/// the row version, so the bits are the same (a test compares them). The last 0–3 rows
+/// take the row version's arithmetic.
+pub fn forces_columns(
+    position: &[Vec2],
+    velocity: &mut [Vec2],
+    mass: &[f32],
+    first: usize,
+    field: &ForceField,
+    pushes: Option<&Pushes>,
+    dt: f32,
+) {
+    let lanes = |v: &[Vec2; 4], f: fn(Vec2) -> f32| Vec4::new(f(v[0]), f(v[1]), f(v[2]), f(v[3]));
+    let (p4, p_rest) = position.as_chunks::<4>();
+    let (v4, v_rest) = velocity.as_chunks_mut::<4>();
+    let (m4, m_rest) = mass.as_chunks::<4>();
+    for (i, ((p, v), m)) in p4.iter().zip(v4).zip(m4).enumerate() {
+        let (x, y) = (lanes(p, |v| v.x), lanes(p, |v| v.y));
+        let (mut ax, mut ay) = (Vec4::ZERO, Vec4::ZERO);
+        for a in &field.attractors[..field.count] {
+            let (dx, dy) = (Vec4::splat(a.position.x) - x, Vec4::splat(a.position.y) - y);
+            let f = Vec4::splat(a.strength) / ((dx * dx + dy * dy) + Vec4::splat(a.softening2));
+            (ax, ay) = (ax + dx * f, ay + dy * f);
+        }
+        if let Some(pushes) = pushes {
+            let row = first + 4 * i;
+            let push: [Vec2; 4] = std::array::from_fn(|k| pushes.of_row(row + k));
+            let strength = Vec4::splat(field.repulsion_strength);
+            ax += lanes(&push, |v| v.x) * strength;
+            ay += lanes(&push, |v| v.y) * strength;
+        }
+        let scale = Vec4::splat(dt) / Vec4::from_array(*m);
+        let (vx, vy) = (
+            lanes(v, |v| v.x) + ax * scale,
+            lanes(v, |v| v.y) + ay * scale,
+        );
+        *v = std::array::from_fn(|k| Vec2::new(vx[k], vy[k]));
+    }
+    let rest = first + 4 * p4.len();
+    for (k, ((p, v), m)) in p_rest.iter().zip(v_rest).zip(m_rest).enumerate() {
+        *v += acceleration(*p, rest + k, field, pushes) * (dt / *m);
+    }
+}
+
+/// The acceleration of a unit mass at `here`, row `row`: the attractors' pulls, then the
+/// repulsion's push.
+#[inline(always)]
+fn acceleration(here: Vec2, row: usize, field: &ForceField, pushes: Option<&Pushes>) -> Vec2 {
+    let mut accel = Vec2::ZERO;
+    for a in &field.attractors[..field.count] {
+        let d = a.position - here;
+        accel += d * (a.strength / (d.length_squared() + a.softening2));
+    }
+    if let Some(pushes) = pushes {
+        accel += pushes.of_row(row) * field.repulsion_strength;
+    }
+    accel
 }
 
 /// The neighbour repulsion on every particle of a grid ([`repulsion`]), before scaling by
@@ -1294,5 +1346,65 @@ mod tests {
         assert_eq!(ps[0].bundle.velocity, Vec2::new(-push, 0.0));
         assert_eq!(ps[1].bundle.velocity, Vec2::new(push, 0.0));
         assert_eq!(counters.total(tally.neighbour_checks), 4);
+    }
+
+    #[test]
+    fn forces_give_the_same_bits_on_columns_and_rows() {
+        // The crowd's awkward positions, velocities and masses, two attractors (one with
+        // an awkward strength) and the crowd's own pushes; odd lengths and offsets leave
+        // 1 to 3 rows for the per-row tail of the columns.
+        let geometry = crate::grid::GridGeometry::new(10.0, 10.0, 1.0).unwrap();
+        let mut field = ForceField {
+            count: 2,
+            repulsion_radius: 1.0,
+            repulsion_strength: 7.0,
+            ..ForceField::default()
+        };
+        field.attractors[0] = Attractor {
+            position: Vec2::new(3.0, 4.0),
+            strength: 50.0,
+            softening2: 0.25,
+        };
+        field.attractors[1] = Attractor {
+            position: Vec2::new(8.0, 1.0),
+            strength: AWKWARD[3],
+            softening2: 0.0,
+        };
+        for n in [0, 1, 3, 4, 7, 81, 300] {
+            let rows = crowd(n);
+            let positions: Vec<Vec2> = rows.iter().map(|r| r.bundle.position).collect();
+            let before: Vec<Vec2> = rows.iter().map(|r| r.bundle.velocity).collect();
+            let masses: Vec<f32> = rows.iter().map(|r| r.bundle.mass).collect();
+            let arena = crate::arena::Arena::new();
+            let grid = Grid::build(&arena, geometry, &positions);
+            let (by_slot, _) =
+                crowd_pushes(&grid, field.repulsion_radius, n.max(1), repulsion_slots);
+            let pushes = Pushes::new(&grid, &by_slot);
+            // Without pushes the first row is free: an odd one moves the chunk.
+            for (first, pushes) in [(3, None), (0, Some(&pushes))] {
+                let (mut rows, mut velocities) = (rows.clone(), before.clone());
+                forces(AosMut::new(&mut rows), first, &field, pushes, 0.01);
+                forces_columns(
+                    &positions,
+                    &mut velocities,
+                    &masses,
+                    first,
+                    &field,
+                    pushes,
+                    0.01,
+                );
+                let moved = velocities.iter().zip(&before).filter(|(v, b)| v != b);
+                assert!(n == 0 || moved.count() > 0, "nothing happened");
+                for (i, r) in rows.iter().enumerate() {
+                    assert!(
+                        same(r.bundle.velocity, velocities[i]),
+                        "n = {n}, pushes {}, row {i}: {} vs {}",
+                        pushes.is_some(),
+                        r.bundle.velocity,
+                        velocities[i]
+                    );
+                }
+            }
+        }
     }
 }
