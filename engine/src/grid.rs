@@ -394,7 +394,7 @@ impl<'a> Grid<'a> {
 /// coordinates of consecutive cells of one grid row (slices of one length).
 #[derive(Clone, Copy, Debug)]
 pub struct Run<'g> {
-    /// The slot of its first candidate: `xs` is `sorted_positions().0[first..first + len]`.
+    /// The slot of its first candidate: `xs` is `sorted_positions().0[first..][..xs.len()]`.
     pub first: usize,
     /// Row indices, as [`Grid::for_each_near`] passes them.
     pub rows: &'g [u32],

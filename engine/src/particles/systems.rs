@@ -95,12 +95,13 @@ pub fn forces_columns(
     pushes: Option<&Pushes>,
     dt: f32,
 ) {
-    let lanes = |v: &[Vec2; 4], f: fn(Vec2) -> f32| Vec4::new(f(v[0]), f(v[1]), f(v[2]), f(v[3]));
+    let xs = |r: &[Vec2; 4]| Vec4::new(r[0].x, r[1].x, r[2].x, r[3].x);
+    let ys = |r: &[Vec2; 4]| Vec4::new(r[0].y, r[1].y, r[2].y, r[3].y);
     let (p4, p_rest) = position.as_chunks::<4>();
     let (v4, v_rest) = velocity.as_chunks_mut::<4>();
     let (m4, m_rest) = mass.as_chunks::<4>();
     for (i, ((p, v), m)) in p4.iter().zip(v4).zip(m4).enumerate() {
-        let (x, y) = (lanes(p, |v| v.x), lanes(p, |v| v.y));
+        let (x, y) = (xs(p), ys(p));
         let (mut ax, mut ay) = (Vec4::ZERO, Vec4::ZERO);
         for a in &field.attractors[..field.count] {
             let (dx, dy) = (Vec4::splat(a.position.x) - x, Vec4::splat(a.position.y) - y);
@@ -111,14 +112,11 @@ pub fn forces_columns(
             let row = first + 4 * i;
             let push: [Vec2; 4] = std::array::from_fn(|k| pushes.of_row(row + k));
             let strength = Vec4::splat(field.repulsion_strength);
-            ax += lanes(&push, |v| v.x) * strength;
-            ay += lanes(&push, |v| v.y) * strength;
+            ax += xs(&push) * strength;
+            ay += ys(&push) * strength;
         }
         let scale = Vec4::splat(dt) / Vec4::from_array(*m);
-        let (vx, vy) = (
-            lanes(v, |v| v.x) + ax * scale,
-            lanes(v, |v| v.y) + ay * scale,
-        );
+        let (vx, vy) = (xs(v) + ax * scale, ys(v) + ay * scale);
         *v = std::array::from_fn(|k| Vec2::new(vx[k], vy[k]));
     }
     let rest = first + 4 * p4.len();
@@ -301,7 +299,8 @@ impl Candidates {
     const ROOM: usize = Self::BATCH + LANES;
 
     /// Where the padding sits: `d` is finite but `|d|²` overflows to infinity, so its
-    /// weight is 0 and its push `d * 0` is `-0.0` for any finite particle.
+    /// weight is 0 and its push `d * 0` is ±0.0 for any finite particle (lane sums start at
+    /// +0.0 and so never hold -0.0: either zero leaves them as they are).
     const FAR: f32 = 1e30;
 
     fn new() -> Candidates {
@@ -334,6 +333,7 @@ impl Candidates {
         self.ys[n..n + LANES].copy_from_slice(&[Self::FAR; LANES]);
         seen
     }
+
     /// Adds the pushes of the loaded batch on a particle at `here` to its lane sums, each
     /// [`LANES`] candidates as two `Vec4`s.
     #[inline(always)]
@@ -415,8 +415,8 @@ impl Repulsion {
         }
     }
 
-    /// `max(1/sqrt(d² + s²) - 1/r, 0)` per lane (0 where `d²` is NaN: `maxps` takes its
-    /// second operand then).
+    /// `max(1/sqrt(d² + s²) - 1/r, 0)` per lane (on x86, 0 where `d²` is NaN: `maxps`
+    /// takes its second operand then, as the AVX2 clone's `vmaxps` does).
     #[inline(always)]
     pub fn weight(&self, d2: Vec4) -> Vec4 {
         let w = Vec4::ONE / (d2 + Vec4::splat(self.soft2)).sqrt() - Vec4::splat(self.inv_r);
@@ -647,10 +647,10 @@ mod avx2 {
     #[inline]
     #[target_feature(enable = "avx2")]
     pub(super) fn total((sx, sy): Sums) -> Vec2 {
-        let (low, high) = (halves(sx), halves(sy));
+        let (x, y) = (halves(sx), halves(sy));
         LaneSums {
-            low: (low.0, high.0),
-            high: (low.1, high.1),
+            low: (x.0, y.0),
+            high: (x.1, y.1),
         }
         .total()
     }
@@ -1143,8 +1143,8 @@ mod tests {
         Vec2::new(tree(sx), tree(sy))
     }
 
-    /// The crowd, plus a pile of `pile` particles in one corner cell, whose neighbours
-    /// then fill more than one batch of candidates.
+    /// The crowd, plus a pile of `pile` particles in the four cells of one corner, whose
+    /// neighbours then fill more than one batch of candidates.
     fn crowd_with_a_pile(n: usize, pile: usize) -> Vec<Vec2> {
         let mut positions: Vec<Vec2> = crowd(n).iter().map(|r| r.bundle.position).collect();
         let at = |i: usize| Vec2::new(8.2 + (i % 17) as f32 * 0.09, 8.1 + (i % 13) as f32 * 0.11);
@@ -1380,21 +1380,25 @@ mod tests {
             let (by_slot, _) =
                 crowd_pushes(&grid, field.repulsion_radius, n.max(1), repulsion_slots);
             let pushes = Pushes::new(&grid, &by_slot);
-            // Without pushes the first row is free: an odd one moves the chunk.
-            for (first, pushes) in [(3, None), (0, Some(&pushes))] {
-                let (mut rows, mut velocities) = (rows.clone(), before.clone());
+            // A chunk starting at row 3 shifts the four-row blocks against the pushes.
+            for (first, pushes) in [(3, None), (0, Some(&pushes)), (3, Some(&pushes))] {
+                let first = first.min(n);
+                let mut rows = rows[first..].to_vec();
+                let mut velocities = before[first..].to_vec();
+                let before = &before[first..];
                 forces(AosMut::new(&mut rows), first, &field, pushes, 0.01);
+                let (positions, masses) = (&positions[first..], &masses[first..]);
                 forces_columns(
-                    &positions,
+                    positions,
                     &mut velocities,
-                    &masses,
+                    masses,
                     first,
                     &field,
                     pushes,
                     0.01,
                 );
-                let moved = velocities.iter().zip(&before).filter(|(v, b)| v != b);
-                assert!(n == 0 || moved.count() > 0, "nothing happened");
+                let moved = velocities.iter().zip(before).filter(|(v, b)| v != b);
+                assert!(n <= first || moved.count() > 0, "nothing happened");
                 for (i, r) in rows.iter().enumerate() {
                     assert!(
                         same(r.bundle.velocity, velocities[i]),
