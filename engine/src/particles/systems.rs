@@ -281,7 +281,8 @@ pub const LANES: usize = 8;
 ///
 /// A batch is a whole number of [`LANES`], so the lane of a candidate does not depend on
 /// the batch it falls in; the last batch is padded to whole lanes with a candidate so far
-/// away that its push is `-0.0`, which leaves every sum exactly as it was. Runs are copied
+/// away that its push is a zero ([`Candidates::FAR`]), which leaves every sum exactly as it
+/// was. Runs are copied
 /// a whole block of lanes at a time (the last block of a run may bring in candidates past
 /// it, which the next run or the padding then overwrites): no call to `memcpy` per run.
 struct Candidates {
@@ -526,7 +527,9 @@ fn integrate_columns_baseline(pairs: Pairs<'_>, m: &Motion) -> u64 {
     pairs.run(m)
 }
 
-/// [`Motion::apply`] on 256-bit vectors: four interleaved particles `x0 y0 .. x3 y3`.
+/// The two AVX2 kernels: [`Motion::apply`] on 256-bit vectors, four interleaved particles
+/// `x0 y0 .. x3 y3` ([`avx2::integrate`]), and the repulsion's lane loop, eight candidates
+/// in one vector ([`avx2::push_on`]; it follows [`Candidates::push_on`] lane for lane).
 ///
 /// Written with `core::arch` intrinsics because no safe, stable type gives LLVM eight
 /// `f32` lanes to keep (glam's `Vec4` is SSE; an eight-`f32` array gets vectorised across
@@ -534,8 +537,9 @@ fn integrate_columns_baseline(pairs: Pairs<'_>, m: &Motion) -> u64 {
 /// operations, in the same order, as `Motion::apply` on `Vec4`: `max`, `min` and the
 /// not-equal compare are the same instructions, 256 bits wide; the bounce factor is built
 /// with bit operations instead of a select but has the same bits. The intrinsics are safe
-/// to call here because the function enables AVX2; it is reached only through the clone of
-/// [`integrate_columns`] that multiversion picks when the CPU has AVX2.
+/// to call here because the functions enable AVX2; they are reached only through the
+/// clones of [`integrate_columns`] and `repulsion_slots` that multiversion picks when the
+/// CPU has AVX2.
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
     use super::{Candidates, LANES, LaneSums, Motion, Repulsion};
