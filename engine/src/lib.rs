@@ -17,6 +17,7 @@
 //! - [`parallel`]: splitting rows across rayon workers, serially when small;
 //! - [`lanes`]: two `Vec2` rows per `Vec4`, so SoA loops vectorise for any bundle;
 //! - [`grid`]: a uniform grid for neighbour queries over any `Vec2` field;
+//! - [`pages`]: a global allocator that can put big blocks on 2 MiB pages;
 //! - [`world`]: the core that ties them together; [`timer`], [`timestep`].
 //!
 //! Generic code (`bundle!`, `Storage<B>`, your systems) is compiled at the opt-level of the
@@ -69,6 +70,8 @@ pub mod error;
 #[allow(unsafe_code)]
 pub mod grid;
 pub mod lanes;
+#[allow(unsafe_code)]
+pub mod pages;
 pub mod parallel;
 pub mod particles;
 pub mod storage;

@@ -44,6 +44,10 @@ const NOTICE_FOR: Duration = Duration::from_secs(2);
 /// Frames between `frame N drawn` log lines (the first frame is always logged).
 const FRAME_LOG_EVERY: u64 = 300;
 
+/// Frames between readings of how much memory is on huge pages (the kernel walks every
+/// mapping to say).
+const HUGE_PAGES_EVERY: u64 = 30;
+
 /// Opens the window and runs until it is closed.
 pub fn run(args: &WindowArgs) -> Result<(), Failure> {
     let scene = args.scene.load().map_err(Failure::runtime)?;
@@ -390,6 +394,10 @@ impl App {
         hud.pending = self.session.pending();
         hud.step_allocations = world.world().step_allocations();
         hud.contention = world.world().contention();
+        hud.pages = engine::pages::page_size();
+        if self.frames.is_multiple_of(HUGE_PAGES_EVERY) {
+            hud.huge_page_bytes = engine::pages::huge_page_bytes();
+        }
         hud.paused = self.session.paused();
         hud.conditions = Conditions::new(
             world.scene(),

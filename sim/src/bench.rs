@@ -12,6 +12,7 @@ use crate::cli::{BenchArgs, apply_overrides, default_threads, expand};
 use crate::render::{Rasteriser, Viewport};
 use engine::arena::AllocMode;
 use engine::counters::Padding;
+use engine::pages::{self, PageSize};
 use engine::particles::ParticleSim;
 use engine::particles::scene::Scene;
 use engine::storage::Layout;
@@ -43,6 +44,11 @@ pub struct Row {
     pub alloc: String,
     /// Calls to the global allocator per step for scratch, median over the measured steps.
     pub allocs_per_step: u64,
+    /// The page size of blocks of 2 MiB and more (`small` or `huge`).
+    pub pages: String,
+    /// Bytes of the process on huge pages at the end of the run (`null` where the kernel
+    /// does not say).
+    pub huge_page_bytes: Option<u64>,
     /// What sharing the command buffer cost per step, mean over the measured steps.
     pub contention_per_step: ContentionRow,
     /// Measured steps.
@@ -62,6 +68,17 @@ pub struct Row {
     pub state_hash: String,
     /// Median step time over the fastest row's, same particle count.
     pub ratio_to_fastest: f64,
+}
+
+impl Row {
+    /// The row's strategy as the plot's legend and the determinism check name it:
+    /// `soa / sharded / padded / 2t / arena / small`.
+    pub fn label(&self) -> String {
+        format!(
+            "{} / {} / {} / {}t / {} / {}",
+            self.layout, self.lock, self.padding, self.threads, self.alloc, self.pages
+        )
+    }
 }
 
 /// [`Contention`] per step, as the JSON row shows it.
@@ -116,24 +133,28 @@ pub fn run(args: &BenchArgs) -> Result<(), Failure> {
     let locks = expand(&args.lock, &LockStrategy::ALL);
     let paddings = expand(&args.padding, &Padding::ALL);
     let allocs = expand(&args.alloc, &AllocMode::ALL);
+    let page_sizes = expand(&args.pages, &PageSize::ALL);
     let warmup = warmup_steps(args.steps);
     if let Some(path) = &args.plot {
         plot::check_path(path).map_err(Failure::runtime)?;
     }
 
-    let combos: Vec<(u32, Strategy)> = particles
+    let combos: Vec<(u32, PageSize, Strategy)> = particles
         .iter()
-        .flat_map(|&n| {
+        .flat_map(|&n| page_sizes.iter().map(move |&p| (n, p)))
+        .flat_map(|(n, p)| {
             strategies(&layouts, &locks, &paddings, &threads, &allocs)
                 .into_iter()
-                .map(move |s| (n, s))
+                .map(move |s| (n, p, s))
         })
         .collect();
     let progress = crate::progress::bar(combos.len() as u64 * (warmup + args.steps), "steps");
     let mut rows = Vec::new();
-    for (n, strategy) in combos {
+    for (n, page_size, strategy) in combos {
         let scene = apply_overrides(base.clone(), Some(n), None).map_err(Failure::usage)?;
-        progress.set_message(format!("{n} {}", describe(strategy)));
+        // Before the world is built, so its columns get the pages.
+        crate::cli::use_pages(page_size)?;
+        progress.set_message(format!("{n} {} {page_size}", describe(strategy)));
         rows.push(measure(
             scene,
             strategy,
@@ -162,7 +183,7 @@ pub fn run(args: &BenchArgs) -> Result<(), Failure> {
             title: &title,
             x_desc: "particles",
             y_desc: "ns per particle per step",
-            legend_title: "layout / lock / padding / threads / alloc",
+            legend_title: "layout / lock / padding / threads / alloc / pages",
             series: &series,
         };
         plot::render(&chart, path).map_err(Failure::runtime)?;
@@ -223,10 +244,7 @@ pub(crate) fn write_json(rows: &[Row], path: &std::path::Path) -> Result<(), Fai
 fn plot_series(rows: &[Row]) -> Vec<plot::Series> {
     let mut out: Vec<plot::Series> = Vec::new();
     for r in rows {
-        let label = format!(
-            "{} / {} / {} / {}t / {}",
-            r.layout, r.lock, r.padding, r.threads, r.alloc
-        );
+        let label = r.label();
         let point = (f64::from(r.particles), r.ns_per_particle_step);
         match out.iter_mut().find(|s| s.label == label) {
             Some(s) => s.points.push(point),
@@ -330,6 +348,8 @@ impl Samples {
             threads: strategy.threads,
             alloc: strategy.alloc.to_string(),
             allocs_per_step: self.allocs.get(self.allocs.len() / 2).copied().unwrap_or(0),
+            pages: pages::page_size().to_string(),
+            huge_page_bytes: pages::huge_page_bytes(),
             contention_per_step: ContentionRow::mean(self.contention, steps),
             render_ms,
             steps,
@@ -408,7 +428,7 @@ pub(crate) fn print_table(rows: &[Row]) {
         r.systems_ms.iter().map(|(n, _)| n.as_str()).collect()
     });
     let mut header = format!(
-        "{:<9} {:>9} {:>9} {:<6} {:<9} {:<7} {:>3} {:<5} {:>7} {:>9} {:>9} {:>9}",
+        "{:<9} {:>9} {:>9} {:<6} {:<9} {:<7} {:>3} {:<5} {:>7} {:<5} {:>9} {:>9} {:>9}",
         "scene",
         "particles",
         "live",
@@ -418,6 +438,7 @@ pub(crate) fn print_table(rows: &[Row]) {
         "thr",
         "alloc",
         "allocs",
+        "pages",
         "median_ms",
         "p99_ms",
         "ns/p/step"
@@ -432,7 +453,7 @@ pub(crate) fn print_table(rows: &[Row]) {
     crate::out!("{header} {:>6}", "ratio");
     for r in rows {
         let mut line = format!(
-            "{:<9} {:>9} {:>9} {:<6} {:<9} {:<7} {:>3} {:<5} {:>7} {:>9.3} {:>9.3} {:>9.3}",
+            "{:<9} {:>9} {:>9} {:<6} {:<9} {:<7} {:>3} {:<5} {:>7} {:<5} {:>9.3} {:>9.3} {:>9.3}",
             r.scene,
             r.particles,
             r.live,
@@ -442,6 +463,7 @@ pub(crate) fn print_table(rows: &[Row]) {
             r.threads,
             r.alloc,
             r.allocs_per_step,
+            r.pages,
             r.step_ms_median,
             r.step_ms_p99,
             r.ns_per_particle_step
@@ -480,12 +502,8 @@ pub(crate) fn check_hashes(rows: &[Row]) -> Result<(), Failure> {
             mismatches += odd.len();
             for r in odd {
                 crate::out!(
-                    "determinism: MISMATCH at {n} particles: {}/{}/{}/{}t/{} ends in {} not {first}",
-                    r.layout,
-                    r.lock,
-                    r.padding,
-                    r.threads,
-                    r.alloc,
+                    "determinism: MISMATCH at {n} particles: {} ends in {} not {first}",
+                    r.label(),
                     r.state_hash
                 );
             }
@@ -516,6 +534,8 @@ mod tests {
             threads,
             alloc: "arena".into(),
             allocs_per_step: 0,
+            pages: "small".into(),
+            huge_page_bytes: None,
             contention_per_step: ContentionRow::default(),
             render_ms: None,
             steps: 10,

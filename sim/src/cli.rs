@@ -6,6 +6,7 @@
 use clap::{Args, Parser, Subcommand};
 use engine::arena::AllocMode;
 use engine::counters::Padding;
+use engine::pages::PageSize;
 use engine::particles::scene::{MAX_PARTICLES, Scene};
 use engine::storage::Layout;
 use engine::sync::LockStrategy;
@@ -120,6 +121,10 @@ pub struct StrategyArgs {
     /// Per-step scratch from the frame arenas, or a fresh heap buffer per use.
     #[arg(long, value_name = "arena|heap", default_value = "arena")]
     pub alloc: AllocMode,
+    /// Put blocks of 2 MiB and more (the particle columns, the grid) on 4 KiB pages or on
+    /// 2 MiB transparent huge pages; for the whole run.
+    #[arg(long, value_name = "small|huge", default_value = "small")]
+    pub pages: PageSize,
 }
 
 /// `sim run`.
@@ -136,7 +141,7 @@ pub struct RunArgs {
     /// `--scene`, `--particles`, `--seed`.
     #[command(flatten)]
     pub scene: SceneArgs,
-    /// `--layout`, `--lock`, `--padding`, `--threads`, `--alloc`.
+    /// `--layout`, `--lock`, `--padding`, `--threads`, `--alloc`, `--pages`.
     #[command(flatten)]
     pub strategy: StrategyArgs,
     /// Print memory high-water marks (arena bytes, storage capacity, RSS) as it runs, and
@@ -194,6 +199,15 @@ pub struct BenchArgs {
         default_value = "arena"
     )]
     pub alloc: Vec<OneOrAll<AllocMode>>,
+    /// Page sizes to compare, comma-separated: blocks of 2 MiB and more on 4 KiB pages or
+    /// on 2 MiB transparent huge pages (column `pages`).
+    #[arg(
+        long,
+        value_name = "small|huge|all",
+        value_delimiter = ',',
+        default_value = "small"
+    )]
+    pub pages: Vec<OneOrAll<PageSize>>,
     /// Thread counts to compare, comma-separated (default: all cores).
     #[arg(long, value_name = "T,...", value_delimiter = ',', value_parser = parse_threads)]
     pub threads: Vec<usize>,
@@ -227,7 +241,7 @@ pub struct SnapshotArgs {
     /// `--scene`, `--particles`, `--seed`.
     #[command(flatten)]
     pub scene: SceneArgs,
-    /// `--layout`, `--lock`, `--padding`, `--threads`, `--alloc`.
+    /// `--layout`, `--lock`, `--padding`, `--threads`, `--alloc`, `--pages`.
     #[command(flatten)]
     pub strategy: StrategyArgs,
 }
@@ -252,7 +266,7 @@ pub struct WindowArgs {
     /// `--scene`, `--particles`, `--seed`.
     #[command(flatten)]
     pub scene: SceneArgs,
-    /// `--layout`, `--lock`, `--padding`, `--threads`, `--alloc`.
+    /// `--layout`, `--lock`, `--padding`, `--threads`, `--alloc`, `--pages`.
     #[command(flatten)]
     pub strategy: StrategyArgs,
     /// Frames per second to pace to (0: uncapped, for measuring).
@@ -314,6 +328,12 @@ impl StrategyArgs {
             alloc: self.alloc,
         }
     }
+}
+
+/// Asks for `pages` for the rest of the run (`--pages`).
+pub fn use_pages(pages: PageSize) -> Result<(), crate::Failure> {
+    engine::pages::set_page_size(pages)
+        .map_err(|e| crate::Failure::runtime(format!("--pages: {e}")))
 }
 
 /// All cores (the engine's default strategy decides what that is).

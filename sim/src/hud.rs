@@ -11,6 +11,7 @@ mod layout;
 
 use crate::bindings::BINDINGS;
 use canvas::{Canvas, GLYPH, Rect, Rgb};
+use engine::pages::PageSize;
 use engine::particles::access::{self, Conditions};
 use engine::sync::{Contention, LockStrategy};
 use engine::timer::SystemTimes;
@@ -114,6 +115,11 @@ pub struct HudState {
     pub step_allocations: StepAllocations,
     /// What sharing the command buffer cost in the last step.
     pub contention: Contention,
+    /// The page size of blocks of 2 MiB and more (`--pages`).
+    pub pages: PageSize,
+    /// Bytes of the process on huge pages, as the kernel last said (sampled now and then:
+    /// asking walks every mapping).
+    pub huge_page_bytes: Option<u64>,
     /// The frame time the window paces to, in ms (0: uncapped).
     pub target_ms: f32,
     /// The last frames, oldest first, at most [`HISTORY`].
@@ -148,6 +154,8 @@ impl HudState {
             counters: Vec::new(),
             step_allocations: StepAllocations::default(),
             contention: Contention::default(),
+            pages: PageSize::default(),
+            huge_page_bytes: None,
             target_ms,
             history: VecDeque::with_capacity(HISTORY),
             notice: None,
@@ -355,6 +363,16 @@ fn strategy_lines(canvas: &mut Canvas, w: &mut Writer, state: &HudState) {
             (DIM, " allocs "),
             (VALUE, &compact(a.bytes as u64)),
             (DIM, "B/step"),
+        ],
+    );
+    let on_huge = state.huge_page_bytes.map_or("?".to_owned(), compact);
+    w.line(
+        canvas,
+        &[
+            (DIM, "pages "),
+            (VALUE, &format!("{:<5}", state.pages.name())),
+            (VALUE, &format!("{on_huge:>5}")),
+            (DIM, "B on 2 MiB pages"),
         ],
     );
 }

@@ -1,9 +1,14 @@
 //! `sim`: opens the window by default; `run`, `bench`, `snapshot`, `layout` and `replay` work headless.
 
 use clap::Parser;
-use sim::cli::{Cli, Command};
+use engine::pages::HugePageAlloc;
+use sim::cli::{Cli, Command, use_pages};
 use sim::{Failure, app, bench, headless, layout, replay, snapshot};
 use std::process::ExitCode;
+
+/// The system allocator, with `--pages huge` putting big blocks on 2 MiB pages.
+#[global_allocator]
+static ALLOC: HugePageAlloc = HugePageAlloc;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -14,13 +19,18 @@ fn main() -> ExitCode {
             return ExitCode::from(e.exit_code() as u8);
         }
     };
+    // `bench` sets the page size row by row; the others hold one for the whole run.
     let result: Result<(), Failure> = match &cli.command {
-        Some(Command::Run(args)) => headless::run(args),
+        Some(Command::Run(args)) => {
+            use_pages(args.strategy.pages).and_then(|()| headless::run(args))
+        }
         Some(Command::Bench(args)) => bench::run(args),
-        Some(Command::Snapshot(args)) => snapshot::run(args),
+        Some(Command::Snapshot(args)) => {
+            use_pages(args.strategy.pages).and_then(|()| snapshot::run(args))
+        }
         Some(Command::Layout(args)) => layout::run(args),
         Some(Command::Replay(args)) => replay::run(args),
-        None => app::run(&cli.window),
+        None => use_pages(cli.window.strategy.pages).and_then(|()| app::run(&cli.window)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
