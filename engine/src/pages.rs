@@ -102,17 +102,21 @@ fn huge_pages_possible(
 ) -> Result<(), ParamError> {
     let refuse = |why: String| Err(ParamError::new("pages", PageSize::Huge, why));
     if !installed {
-        return refuse("small: engine::pages::HugePageAlloc is not the global allocator".into());
+        return refuse("small (engine::pages::HugePageAlloc is not the global allocator)".into());
     }
     let setting = match setting {
         Ok(setting) => setting,
-        Err(e) => return refuse(format!("small: {THP_SETTING} cannot be read ({e})")),
+        Err(e) => {
+            return refuse(format!(
+                "small (no transparent huge pages: {THP_SETTING} cannot be read: {e})"
+            ));
+        }
     };
     // The active choice is the bracketed one: "always [madvise] never".
     match setting.split_whitespace().find(|w| w.starts_with('[')) {
         Some("[always]" | "[madvise]") => Ok(()),
         other => refuse(format!(
-            "small: {THP_SETTING} says {}",
+            "small (transparent huge pages are off: {THP_SETTING} says {})",
             other.unwrap_or(setting.trim())
         )),
     }
@@ -351,7 +355,7 @@ mod tests {
             "{err}"
         );
         let err = huge_pages_possible(true, Ok("always madvise [never]\n".into())).unwrap_err();
-        assert!(err.to_string().ends_with("says [never]"), "{err}");
+        assert!(err.to_string().ends_with("says [never])"), "{err}");
         let missing = std::io::Error::from(std::io::ErrorKind::NotFound);
         let err = huge_pages_possible(true, Err(missing)).unwrap_err();
         assert!(err.to_string().contains("cannot be read"), "{err}");

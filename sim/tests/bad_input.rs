@@ -172,6 +172,16 @@ fn bad_flags() {
         &["--alloc", "arena or heap"],
     );
     expect(
+        &["run", "--frames", "1", "--pages", "1g"],
+        2,
+        &["--pages", "small or huge"],
+    );
+    expect(
+        &["bench", "--pages", "small,medium"],
+        2,
+        &["--pages", "small or huge"],
+    );
+    expect(
         &["run", "--frames", "1", "--threads", "0"],
         2,
         &["--threads", "1 to 256"],
