@@ -588,8 +588,8 @@ mod tests {
         assert_eq!(
             labels,
             [
-                "soa / sharded / padded / 2t / arena",
-                "aos / sharded / padded / 2t / arena"
+                "soa / sharded / padded / 2t / arena / small",
+                "aos / sharded / padded / 2t / arena / small"
             ]
         );
         for s in &series {
