@@ -348,7 +348,9 @@ impl Samples {
             threads: strategy.threads,
             alloc: strategy.alloc.to_string(),
             allocs_per_step: self.allocs.get(self.allocs.len() / 2).copied().unwrap_or(0),
-            pages: pages::page_size().to_string(),
+            pages: pages::page_size()
+                .map_or("default", PageSize::name)
+                .to_owned(),
             huge_page_bytes: pages::huge_page_bytes(),
             contention_per_step: ContentionRow::mean(self.contention, steps),
             render_ms,

@@ -115,8 +115,9 @@ pub struct HudState {
     pub step_allocations: StepAllocations,
     /// What sharing the command buffer cost in the last step.
     pub contention: Contention,
-    /// The page size of blocks of 2 MiB and more (`--pages`).
-    pub pages: PageSize,
+    /// The page size of blocks of 2 MiB and more (`--pages`), or `None` while the
+    /// kernel's default holds.
+    pub pages: Option<PageSize>,
     /// Bytes of the process on huge pages, as the kernel last said (sampled now and then:
     /// asking walks every mapping).
     pub huge_page_bytes: Option<u64>,
@@ -154,7 +155,7 @@ impl HudState {
             counters: Vec::new(),
             step_allocations: StepAllocations::default(),
             contention: Contention::default(),
-            pages: PageSize::default(),
+            pages: None,
             huge_page_bytes: None,
             target_ms,
             history: VecDeque::with_capacity(HISTORY),
@@ -370,7 +371,10 @@ fn strategy_lines(canvas: &mut Canvas, w: &mut Writer, state: &HudState) {
         canvas,
         &[
             (DIM, "pages "),
-            (VALUE, &format!("{:<5}", state.pages.name())),
+            (
+                VALUE,
+                &format!("{:<7}", state.pages.map_or("default", PageSize::name)),
+            ),
             (VALUE, &format!("{on_huge:>5}")),
             (DIM, "B on 2 MiB pages"),
         ],
