@@ -33,6 +33,10 @@
 //!   was allocated with.
 //! - A big block is rounded up to a multiple of [`HUGE_PAGE`] and aligned to it, so the
 //!   advice covers whole huge pages and no other block shares them.
+//! - What the caller gets starts [`STAGGER`] bytes times a turn number (0 to
+//!   [`STAGGERS`]` - 1`, in turn) into that region, when its alignment divides
+//!   [`STAGGER`], otherwise at its start; the region has room for the block past its
+//!   largest start, and starts at the caller's pointer rounded down to [`HUGE_PAGE`].
 //! - The advice is given to a block as `System` hands it over, before this allocator hands it
 //!   out; its old pages are dropped, so the next touch faults them in under the advice.
 //!   Where it fails (no transparent huge pages) the block gets the kernel's default.
@@ -40,12 +44,25 @@
 
 use crate::error::ParamError;
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 
 /// The size of a huge page (a PMD-level page on x86-64, and on arm64 with 4 KiB pages;
 /// elsewhere the kernel's huge pages may have another size), and the smallest block that
 /// gets one.
 pub const HUGE_PAGE: usize = 2 << 20;
+
+/// How far apart, in bytes, successive big blocks start within their first huge page: a
+/// page and a cache line. Columns that all started on a huge page boundary had the same
+/// address bits below 2 MiB, so `ages[i]` and `lifetimes[i]` (say) fell in the same cache
+/// sets; in some runs the 1M default scene's `age` then took 0.24–0.27 ms instead of 0.18
+/// (2026-12-08, `sim bench`, README). Starting them [`STAGGER`] apart spreads them.
+pub const STAGGER: usize = 4096 + 64;
+
+/// How many different starts big blocks take in turn (see [`STAGGER`]).
+pub const STAGGERS: usize = 16;
+
+/// The turn of the next big block's start.
+static NEXT_STAGGER: AtomicUsize = AtomicUsize::new(0);
 
 /// The page size big blocks get from [`HugePageAlloc`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -94,13 +111,35 @@ const THP_SETTING: &str = "/sys/kernel/mm/transparent_hugepage/enabled";
 /// always succeeds.
 pub fn set_page_size(size: PageSize) -> Result<(), ParamError> {
     if size == PageSize::Huge {
-        // std allocates before `main` (arguments, the main thread's name), through the
-        // global allocator: if that is this one, it has been used.
-        let installed = INSTALLED.load(Ordering::Relaxed);
-        huge_pages_possible(installed, std::fs::read_to_string(THP_SETTING))?;
+        huge_pages_available()?;
     }
     MODE.store(mode_of(size), Ordering::Relaxed);
     Ok(())
+}
+
+/// Whether [`set_page_size`]`(PageSize::Huge)` would succeed, without choosing anything:
+/// a program that prefers huge pages but takes small ones asks this first.
+///
+/// ```
+/// use engine::pages::{PageSize, huge_pages_available, set_page_size};
+/// let size = match huge_pages_available() {
+///     Ok(()) => PageSize::Huge,
+///     Err(why) => {
+///         // Here, a doc test: `HugePageAlloc` is not the global allocator.
+///         eprintln!("{why}");
+///         PageSize::Small
+///     }
+/// };
+/// set_page_size(size).unwrap(); // cannot fail: small always works, huge was checked
+/// ```
+///
+/// # Errors
+/// Why not, as [`set_page_size`] would say it.
+pub fn huge_pages_available() -> Result<(), ParamError> {
+    // std allocates before `main` (arguments, the main thread's name), through the
+    // global allocator: if that is this one, it has been used.
+    let installed = INSTALLED.load(Ordering::Relaxed);
+    huge_pages_possible(installed, std::fs::read_to_string(THP_SETTING))
 }
 
 /// Why huge pages cannot be had, if they cannot: the allocator is not installed, or the
@@ -158,15 +197,34 @@ pub fn huge_page_bytes() -> Option<u64> {
     Some(kib * 1024)
 }
 
-/// The layout a big block is allocated with (a multiple of [`HUGE_PAGE`], aligned to it),
-/// or `None` for a block below [`HUGE_PAGE`] or one whose rounded size would pass
-/// `isize::MAX`: those go to [`System`] as asked.
+/// The layout a big block's region is allocated with (a multiple of [`HUGE_PAGE`], aligned
+/// to it, with room for the block at its largest stagger), or `None` for a block below
+/// [`HUGE_PAGE`] or one whose rounded size would pass `isize::MAX`: those go to [`System`]
+/// as asked.
 fn big(layout: Layout) -> Option<Layout> {
     if layout.size() < HUGE_PAGE {
         return None;
     }
-    let size = layout.size().checked_next_multiple_of(HUGE_PAGE)?;
+    let size = layout
+        .size()
+        .checked_add((STAGGERS - 1) * STAGGER)?
+        .checked_next_multiple_of(HUGE_PAGE)?;
     Layout::from_size_align(size, layout.align().max(HUGE_PAGE)).ok()
+}
+
+/// Where the next big block of `layout` starts in its region: the next turn's stagger,
+/// or 0 if `layout`'s alignment does not divide [`STAGGER`].
+fn next_stagger(layout: Layout) -> usize {
+    if !STAGGER.is_multiple_of(layout.align()) {
+        return 0;
+    }
+    NEXT_STAGGER.fetch_add(1, Ordering::Relaxed) % STAGGERS * STAGGER
+}
+
+/// The region a big block handed out at `ptr` lies in: `ptr` rounded down to
+/// [`HUGE_PAGE`] (a stagger is less than a huge page, and the region is aligned to one).
+fn region_of(ptr: *mut u8) -> *mut u8 {
+    ptr.wrapping_sub(ptr as usize % HUGE_PAGE)
 }
 
 /// Asks the kernel to back `[ptr, ptr + len)`, a block just allocated, with pages of
@@ -235,14 +293,18 @@ impl HugePageAlloc {
             };
         };
         // SAFETY: `whole` is at least as large as `layout`, hence non-zero.
-        let ptr = unsafe { System.alloc(whole) };
-        if ptr.is_null() {
-            return ptr;
+        let region = unsafe { System.alloc(whole) };
+        if region.is_null() {
+            return region;
         }
         // Advised before the first touch, which is when the kernel picks the page.
-        advise(ptr, whole.size(), mode);
+        advise(region, whole.size(), mode);
+        // SAFETY: the stagger is at most `(STAGGERS - 1) * STAGGER`, which `big` added to
+        // the region's size, so the block stays inside the region; being a multiple of
+        // `layout.align()` (or 0), it keeps the block aligned.
+        let ptr = unsafe { region.add(next_stagger(layout)) };
         if zeroed {
-            // SAFETY: `ptr` is valid for writes of `whole.size() >= layout.size()` bytes.
+            // SAFETY: `ptr` is valid for writes of `layout.size()` bytes (see above).
             unsafe { ptr.write_bytes(0, layout.size()) };
         }
         ptr
@@ -262,8 +324,9 @@ impl HugePageAlloc {
         match (big(layout), big(new_layout)) {
             // SAFETY: both are small blocks, which `System` serves as asked.
             (None, None) => return unsafe { System.realloc(ptr, layout, new_size) },
-            // The block already has room: `dealloc` will free it with the same rounded
-            // layout, which depends on the layout only.
+            // The block already has room (its region fits it at any stagger): `dealloc`
+            // will free the region with the same rounded layout, which depends on the
+            // layout only.
             (Some(old), Some(new)) if old == new => return ptr,
             _ => {}
         }
@@ -284,9 +347,10 @@ impl HugePageAlloc {
     }
 }
 
-// SAFETY: every block comes from `System`; a big one with `big(layout)`, which is at least
-// as large and as aligned as `layout` (so it fits `layout`), and is freed with
-// `big(layout)` again: the same layout, because `big` depends on the layout only. A block
+// SAFETY: every block comes from `System`; a big one inside a region allocated with
+// `big(layout)`, at a stagger that keeps it aligned and inside the region, and the region
+// is freed from `region_of(ptr)` with `big(layout)` again: the same layout, because `big`
+// depends on the layout only. A block
 // below `HUGE_PAGE` goes to and from `System` with `layout` itself. `realloc` keeps
 // `GlobalAlloc`'s contract: a block whose rounded layout does not change stays where it is;
 // otherwise the first `min(old, new)` bytes are copied and the old block is freed only when
@@ -303,9 +367,15 @@ unsafe impl GlobalAlloc for HugePageAlloc {
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: the caller passes a block of this allocator with its layout; it was
-        // allocated from `System` with `big(layout)` or `layout`, which we pass back.
-        unsafe { System.dealloc(ptr, big(layout).unwrap_or(layout)) }
+        // SAFETY: the caller passes a block of this allocator with its layout. A small one
+        // came from `System` with `layout`; a big one lies in a region allocated with
+        // `big(layout)`, which starts at `region_of(ptr)`.
+        unsafe {
+            match big(layout) {
+                Some(whole) => System.dealloc(region_of(ptr), whole),
+                None => System.dealloc(ptr, layout),
+            }
+        }
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
@@ -326,6 +396,12 @@ mod tests {
         let odd = Layout::from_size_align(HUGE_PAGE + 1, 8).unwrap();
         let whole = big(odd).unwrap();
         assert_eq!((whole.size(), whole.align()), (2 * HUGE_PAGE, HUGE_PAGE));
+        let full = Layout::from_size_align(2 * HUGE_PAGE, 8).unwrap();
+        assert_eq!(
+            big(full).unwrap().size(),
+            3 * HUGE_PAGE,
+            "room for the stagger"
+        );
         let too_big = Layout::from_size_align(isize::MAX as usize - 64, 8).unwrap();
         assert_eq!(big(too_big), None, "no layout past isize::MAX");
     }
@@ -349,7 +425,12 @@ mod tests {
                     "mode {mode}: {size} -> {next}"
                 );
                 if big(layout(next)).is_some() {
-                    assert_eq!(p as usize % HUGE_PAGE, 0, "a big block starts a huge page");
+                    let stagger = p as usize % HUGE_PAGE;
+                    assert!(
+                        stagger < STAGGERS * STAGGER,
+                        "a big block starts near a huge page"
+                    );
+                    assert_eq!(stagger % STAGGER, 0, "at a stagger");
                 }
                 size = next;
                 fill(p, size);
@@ -403,9 +484,37 @@ mod tests {
         unsafe {
             let p = HugePageAlloc::allocate(layout, false, HUGE);
             assert!(!p.is_null());
-            let q = HugePageAlloc::reallocate(p, layout, 2 * HUGE_PAGE, HUGE);
+            // The largest size whose region is still two huge pages.
+            let grown = 2 * HUGE_PAGE - (STAGGERS - 1) * STAGGER;
+            let q = HugePageAlloc::reallocate(p, layout, grown, HUGE);
             assert_eq!(p, q);
-            HugePageAlloc.dealloc(q, Layout::from_size_align(2 * HUGE_PAGE, 8).unwrap());
+            HugePageAlloc.dealloc(q, Layout::from_size_align(grown, 8).unwrap());
+        }
+    }
+
+    #[test]
+    fn big_blocks_in_turn_start_at_different_staggers() {
+        let layout = Layout::from_size_align(HUGE_PAGE, 4).unwrap();
+        let aligned = Layout::from_size_align(HUGE_PAGE, 128).unwrap();
+        // SAFETY: non-zero layouts, each block freed once with its own.
+        unsafe {
+            let blocks: Vec<*mut u8> = (0..4)
+                .map(|_| HugePageAlloc::allocate(layout, true, HUGE))
+                .collect();
+            let starts: Vec<usize> = blocks.iter().map(|&p| p as usize % HUGE_PAGE).collect();
+            // Other tests may allocate big blocks in between, but not a multiple of
+            // `STAGGERS` between each of these.
+            assert!(starts.windows(2).any(|w| w[0] != w[1]), "{starts:?}");
+            for (&p, start) in blocks.iter().zip(&starts) {
+                assert_eq!(start % STAGGER, 0, "{starts:?}");
+                assert!(probes(layout.size()).all(|i| p.add(i).read() == 0));
+                fill(p, layout.size());
+                HugePageAlloc.dealloc(p, layout);
+            }
+            // An alignment that does not divide the stagger gets none.
+            let p = HugePageAlloc::allocate(aligned, false, HUGE);
+            assert_eq!(p as usize % HUGE_PAGE, 0);
+            HugePageAlloc.dealloc(p, aligned);
         }
     }
 

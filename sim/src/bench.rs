@@ -133,7 +133,11 @@ pub fn run(args: &BenchArgs) -> Result<(), Failure> {
     let locks = expand(&args.lock, &LockStrategy::ALL);
     let paddings = expand(&args.padding, &Padding::ALL);
     let allocs = expand(&args.alloc, &AllocMode::ALL);
-    let page_sizes = expand(&args.pages, &PageSize::ALL);
+    let page_sizes = if args.pages.is_empty() {
+        vec![crate::cli::default_pages()]
+    } else {
+        expand(&args.pages, &PageSize::ALL)
+    };
     let warmup = warmup_steps(args.steps);
     if let Some(path) = &args.plot {
         plot::check_path(path).map_err(Failure::runtime)?;
@@ -153,7 +157,7 @@ pub fn run(args: &BenchArgs) -> Result<(), Failure> {
     for (n, page_size, strategy) in combos {
         let scene = apply_overrides(base.clone(), Some(n), None).map_err(Failure::usage)?;
         // Before the world is built, so its columns get the pages.
-        crate::cli::use_pages(page_size)?;
+        crate::cli::use_pages(Some(page_size))?;
         progress.set_message(format!("{n} {} {page_size}", describe(strategy)));
         rows.push(measure(
             scene,

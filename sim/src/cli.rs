@@ -122,9 +122,10 @@ pub struct StrategyArgs {
     #[arg(long, value_name = "arena|heap", default_value = "arena")]
     pub alloc: AllocMode,
     /// Put blocks of 2 MiB and more (the particle columns, the grid) on 4 KiB pages or on
-    /// 2 MiB transparent huge pages; for the whole run.
-    #[arg(long, value_name = "small|huge", default_value = "small")]
-    pub pages: PageSize,
+    /// 2 MiB transparent huge pages; for the whole run (default: huge where the kernel
+    /// offers them, else small, saying why).
+    #[arg(long, value_name = "small|huge")]
+    pub pages: Option<PageSize>,
 }
 
 /// `sim run`.
@@ -200,13 +201,9 @@ pub struct BenchArgs {
     )]
     pub alloc: Vec<OneOrAll<AllocMode>>,
     /// Page sizes to compare, comma-separated: blocks of 2 MiB and more on 4 KiB pages or
-    /// on 2 MiB transparent huge pages (column `pages`).
-    #[arg(
-        long,
-        value_name = "small|huge|all",
-        value_delimiter = ',',
-        default_value = "small"
-    )]
+    /// on 2 MiB transparent huge pages (column `pages`; default: huge where the kernel
+    /// offers them, else small, saying why).
+    #[arg(long, value_name = "small|huge|all", value_delimiter = ',')]
     pub pages: Vec<OneOrAll<PageSize>>,
     /// Thread counts to compare, comma-separated (default: all cores).
     #[arg(long, value_name = "T,...", value_delimiter = ',', value_parser = parse_threads)]
@@ -330,10 +327,25 @@ impl StrategyArgs {
     }
 }
 
-/// Asks for `pages` for the rest of the run (`--pages`).
-pub fn use_pages(pages: PageSize) -> Result<(), crate::Failure> {
-    engine::pages::set_page_size(pages)
+/// Asks for `pages` for the rest of the run (`--pages`), or for [`default_pages`] when
+/// none was given.
+pub fn use_pages(pages: Option<PageSize>) -> Result<(), crate::Failure> {
+    engine::pages::set_page_size(pages.unwrap_or_else(default_pages))
         .map_err(|e| crate::Failure::runtime(format!("--pages: {e}")))
+}
+
+/// The page size when `--pages` is not given: huge, where the kernel offers transparent
+/// huge pages, because random rows (a despawned particle, a grid cell's neighbours) then
+/// miss the TLB far less and every step is faster (see the README's toggle table);
+/// otherwise small, and stderr says why.
+pub fn default_pages() -> PageSize {
+    match engine::pages::huge_pages_available() {
+        Ok(()) => PageSize::Huge,
+        Err(why) => {
+            eprintln!("sim: --pages not given and huge pages cannot be had, so small ones: {why}");
+            PageSize::Small
+        }
+    }
 }
 
 /// All cores (the engine's default strategy decides what that is).

@@ -1,5 +1,6 @@
 //! `--pages`: bench rows on small and huge pages end in the same state, and say which
 //! pages they had; where the kernel has no huge pages, the flag says why and exits 1.
+//! Without the flag, huge pages where the kernel offers them, else small ones and why.
 
 mod common;
 use common::sim;
@@ -9,10 +10,15 @@ fn huge_pages_on() -> bool {
         .is_ok_and(|s| s.contains("[always]") || s.contains("[madvise]"))
 }
 
-#[test]
-fn bench_rows_on_both_page_sizes_agree_and_name_their_pages() {
-    let json = std::env::temp_dir().join(format!("sim-pages-{}.json", std::process::id()));
-    let out = sim(&[
+/// Runs `sim bench` on a small world with `extra` flags and returns its stderr and the
+/// JSON rows' `pages`.
+fn bench_pages(extra: &[&str]) -> (std::process::Output, Vec<String>) {
+    let json = std::env::temp_dir().join(format!(
+        "sim-pages-{}-{}.json",
+        std::process::id(),
+        extra.len()
+    ));
+    let mut args = vec![
         "bench",
         "--particles",
         "2000",
@@ -26,11 +32,44 @@ fn bench_rows_on_both_page_sizes_agree_and_name_their_pages() {
         "padded",
         "--threads",
         "2",
-        "--pages",
-        "small,huge",
         "--json",
         json.to_str().unwrap(),
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    let out = sim(&args);
+    let pages = std::fs::read_to_string(&json)
+        .map(|text| {
+            let rows: serde_json::Value = serde_json::from_str(&text).unwrap();
+            let rows = rows.as_array().unwrap().iter();
+            rows.map(|r| r["pages"].as_str().unwrap().to_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    std::fs::remove_file(&json).ok();
+    (out, pages)
+}
+
+#[test]
+fn without_the_flag_pages_are_huge_where_the_kernel_offers_them() {
+    let (out, pages) = bench_pages(&[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    if huge_pages_on() {
+        assert_eq!(pages, ["huge"], "{stderr}");
+        assert!(!stderr.contains("huge pages cannot be had"), "{stderr}");
+    } else {
+        assert_eq!(pages, ["small"], "{stderr}");
+        assert!(stderr.contains("huge pages cannot be had"), "{stderr}");
+        assert!(stderr.contains("transparent_hugepage"), "{stderr}");
+    }
+    // `run` takes the same default, and succeeds either way.
+    let run = sim(&["run", "--frames", "2", "--particles", "2000"]);
+    assert_eq!(run.status.code(), Some(0), "{run:?}");
+}
+
+#[test]
+fn bench_rows_on_both_page_sizes_agree_and_name_their_pages() {
+    let (out, pages) = bench_pages(&["--pages", "small,huge"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     if !huge_pages_on() {
         assert_eq!(out.status.code(), Some(1), "{stderr}");
@@ -42,14 +81,5 @@ fn bench_rows_on_both_page_sizes_agree_and_name_their_pages() {
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("determinism: all 2 rows"), "{stdout}");
-    let rows: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
-    let pages: Vec<&str> = rows
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["pages"].as_str().unwrap())
-        .collect();
     assert_eq!(pages, ["small", "huge"]);
-    std::fs::remove_file(&json).ok();
 }
