@@ -71,6 +71,10 @@ pub struct ReplayArgs {
     /// Hold this scratch allocation mode (with --bench: a list).
     #[arg(long, value_name = "arena|heap|all", value_delimiter = ',')]
     pub alloc: Vec<OneOrAll<AllocMode>>,
+    /// Put blocks of 2 MiB and more on 4 KiB or 2 MiB pages, for the whole replay (every
+    /// row with --bench; default: huge where the kernel offers them, else small).
+    #[arg(long, value_name = "small|huge")]
+    pub pages: Option<PageSize>,
     /// Replay once per combination of the strategy lists and print `sim bench`'s table for
     /// this exact workload (no list given: the recorded strategy, held).
     #[arg(long)]

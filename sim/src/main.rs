@@ -19,7 +19,8 @@ fn main() -> ExitCode {
             return ExitCode::from(e.exit_code() as u8);
         }
     };
-    // `bench` sets the page size row by row; the others hold one for the whole run.
+    // `bench` sets the page size row by row; the others hold one for the whole run
+    // (`layout` allocates nothing big).
     let result: Result<(), Failure> = match &cli.command {
         Some(Command::Run(args)) => {
             use_pages(args.strategy.pages).and_then(|()| headless::run(args))
@@ -29,7 +30,7 @@ fn main() -> ExitCode {
             use_pages(args.strategy.pages).and_then(|()| snapshot::run(args))
         }
         Some(Command::Layout(args)) => layout::run(args),
-        Some(Command::Replay(args)) => replay::run(args),
+        Some(Command::Replay(args)) => use_pages(args.pages).and_then(|()| replay::run(args)),
         None => use_pages(cli.window.strategy.pages).and_then(|()| app::run(&cli.window)),
     };
     match result {

@@ -212,6 +212,12 @@ fn sim_replay_matches_holds_and_benches_and_refuses_bad_files() {
         "{table}"
     );
 
+    // The page size is held for the whole replay, and every row names it.
+    let out = sim(&["replay", p, "--bench", "--pages", "small"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let row = stdout(&out).lines().nth(1).unwrap_or_default().to_owned();
+    assert!(row.contains(" small "), "{row}");
+
     let out = sim(&["replay", p, "--layout", "soa,aos"]);
     assert_eq!(out.status.code(), Some(2), "a list needs --bench");
 
