@@ -436,6 +436,9 @@ impl<B: Bundle> Storage<B> {
     pub fn replace(&mut self, old: Entity, bundle: B) -> Option<Entity> {
         let (slot, entity) = self.renew(old)?;
         on_dense!(&mut self.dense, |d| d.set_row(slot, entity, bundle));
+        if let Some(origins) = &mut self.origins {
+            origins.renew(slot);
+        }
         Some(entity)
     }
 
@@ -445,6 +448,8 @@ impl<B: Bundle> Storage<B> {
     /// Writes queued together are done together, each reading its row a few writes ahead,
     /// and in SoA column by column, in parallel past [`PARALLEL_MIN_WRITES`]: a replaced row
     /// is a random one, and a column at a time keeps many of those cache misses in flight.
+    /// The rows' origins ([`Storage::mark_origins`]) are written then too, as one more
+    /// column.
     pub(crate) fn replace_later(
         &mut self,
         old: Entity,
@@ -465,13 +470,24 @@ impl<B: Bundle> Storage<B> {
         if writes.is_empty() {
             return;
         }
-        on_dense!(&mut self.dense, |d| d.set_rows(writes));
+        let dense = &mut self.dense;
+        let mut set_rows = || on_dense!(dense, |d| d.set_rows(writes));
+        match &mut self.origins {
+            Some(origins) if writes.len() > PARALLEL_MIN_WRITES => {
+                rayon::join(set_rows, || origins.renew_rows(writes));
+            }
+            Some(origins) => {
+                set_rows();
+                origins.renew_rows(writes);
+            }
+            None => set_rows(),
+        }
         writes.clear();
     }
 
     /// The bookkeeping of [`Storage::replace`]: `old` dies, a new entity takes its row and
-    /// (usually) its handle slot. Returns the row and the new entity, whose data is still
-    /// the old one's.
+    /// (usually) its handle slot. Returns the row and the new entity, whose data and
+    /// origin are still the old one's.
     fn renew(&mut self, old: Entity) -> Option<(usize, Entity)> {
         let slot = self.slot_of(old)?;
         self.entities.despawn(old);
@@ -483,9 +499,6 @@ impl<B: Bundle> Storage<B> {
             self.slots.resize(index + 1, NO_SLOT);
         }
         self.slots[index] = slot as u32;
-        if let Some(origins) = &mut self.origins {
-            origins.renew(slot);
-        }
         Some((slot, entity))
     }
 

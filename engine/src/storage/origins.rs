@@ -43,6 +43,11 @@ impl Origins {
         self.rows[row] = NEW_ROW;
     }
 
+    /// Every written row now holds a row spawned since the mark.
+    pub(super) fn renew_rows<B>(&mut self, writes: &[super::RowWrite<B>]) {
+        super::write_column(&mut self.rows, writes, |_| NEW_ROW);
+    }
+
     /// Row `row` was swap-removed: the last row moved into its place.
     pub(super) fn swap_remove(&mut self, row: usize) {
         self.rows.swap_remove(row);

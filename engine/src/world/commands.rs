@@ -289,7 +289,7 @@ impl<B: Bundle> CommandWriter<'_, B> {
 mod tests {
     use super::*;
     use crate::particles::Particle;
-    use crate::storage::Layout;
+    use crate::storage::{Layout, NEW_ROW};
     use glam::Vec2;
 
     /// A particle whose every field follows from `mass`, so a row whose columns came from
@@ -328,6 +328,10 @@ mod tests {
                     } else {
                         (total - despawned..total).collect()
                     };
+                    // Origins followed through the apply: each row's old row, or a new one.
+                    let mark = storage.mark_origins();
+                    let masses_before: Vec<f32> =
+                        (0..total).map(|i| storage.row(i).unwrap().1.mass).collect();
                     let mut commands: Commands<Particle> = Commands::new(LockStrategy::LockFree, 2);
                     let mut writer = commands.writer(0);
                     for &i in &gone {
@@ -349,10 +353,15 @@ mod tests {
                     for (i, e) in old.iter().enumerate() {
                         assert_eq!(storage.contains(*e), !gone.contains(&i), "{at}: entity {i}");
                     }
+                    let origins = storage.origins_since(mark).unwrap();
                     let mut masses: Vec<f32> = (0..storage.len())
                         .map(|i| {
                             let bundle = storage.row(i).unwrap().1;
                             assert_eq!(bundle, spark(bundle.mass), "{at}: row {i} is whole");
+                            match origins[i] {
+                                NEW_ROW => assert!(bundle.mass >= total as f32, "{at}: row {i}"),
+                                o => assert_eq!(masses_before[o as usize], bundle.mass, "{at}"),
+                            }
                             bundle.mass
                         })
                         .collect();
