@@ -31,12 +31,15 @@
 //! - Whether a block is *big* depends on its layout only, never on the page size asked
 //!   for: a block allocated under one setting is freed under another with the layout it
 //!   was allocated with.
-//! - A big block is rounded up to a multiple of [`HUGE_PAGE`] and aligned to it, so the
-//!   advice covers whole huge pages and no other block shares them.
-//! - What the caller gets starts [`STAGGER`] bytes times a turn number (0 to
-//!   [`STAGGERS`]` - 1`, in turn) into that region, when its alignment divides
-//!   [`STAGGER`], otherwise at its start; the region has room for the block past its
-//!   largest start, and starts at the caller's pointer rounded down to [`HUGE_PAGE`].
+//! - A big block lies in a *region* of its own from `System`: a multiple of [`HUGE_PAGE`]
+//!   aligned to one (or to the block's alignment, if larger), so the advice covers whole
+//!   huge pages and no other block shares them. The region has room for the block at its
+//!   largest stagger (below).
+//! - A big block starts [`STAGGER`] bytes times a turn number (0 to [`STAGGERS`]` - 1`,
+//!   taken in turn by every big block) into its region when its alignment divides
+//!   [`STAGGER`] (alignments up to 64), and at the region's start otherwise. Every
+//!   stagger is less than [`HUGE_PAGE`], so the region starts at the block's address
+//!   rounded down to [`HUGE_PAGE`].
 //! - The advice is given to a block as `System` hands it over, before this allocator hands it
 //!   out; its old pages are dropped, so the next touch faults them in under the advice.
 //!   Where it fails (no transparent huge pages) the block gets the kernel's default.
@@ -54,12 +57,21 @@ pub const HUGE_PAGE: usize = 2 << 20;
 /// How far apart, in bytes, successive big blocks start within their first huge page: a
 /// page and a cache line. Columns that all started on a huge page boundary had the same
 /// address bits below 2 MiB, so `ages[i]` and `lifetimes[i]` (say) fell in the same cache
-/// sets; in some runs the 1M default scene's `age` then took 0.24–0.27 ms instead of 0.18
+/// sets; in some runs the 1M default scene's `age` then took 0.35–0.54 ms instead of 0.18
 /// (2026-12-08, `sim bench`, README). Starting them [`STAGGER`] apart spreads them.
+///
+/// The turn is shared by every big block, temporary ones too, so two given columns can
+/// still land on the same start (one in [`STAGGERS`]). The room for the largest stagger
+/// costs a block whose size is within `(STAGGERS - 1) * STAGGER` bytes below a multiple
+/// of [`HUGE_PAGE`] (a power-of-two `Vec`, say) one more huge page of address space; the
+/// kernel backs it only where the block reaches into it.
 pub const STAGGER: usize = 4096 + 64;
 
 /// How many different starts big blocks take in turn (see [`STAGGER`]).
 pub const STAGGERS: usize = 16;
+
+// `region_of` rounds down to the region's start: every stagger must be below a huge page.
+const _: () = assert!((STAGGERS - 1) * STAGGER < HUGE_PAGE);
 
 /// The turn of the next big block's start.
 static NEXT_STAGGER: AtomicUsize = AtomicUsize::new(0);
@@ -224,7 +236,7 @@ fn next_stagger(layout: Layout) -> usize {
 /// The region a big block handed out at `ptr` lies in: `ptr` rounded down to
 /// [`HUGE_PAGE`] (a stagger is less than a huge page, and the region is aligned to one).
 fn region_of(ptr: *mut u8) -> *mut u8 {
-    ptr.wrapping_sub(ptr as usize % HUGE_PAGE)
+    ptr.wrapping_sub(ptr.addr() % HUGE_PAGE)
 }
 
 /// Asks the kernel to back `[ptr, ptr + len)`, a block just allocated, with pages of
@@ -263,11 +275,12 @@ fn advise(ptr: *mut u8, len: usize, mode: u8) {
 #[cfg(not(all(target_os = "linux", not(miri))))]
 fn advise(_ptr: *mut u8, _len: usize, _mode: u8) {}
 
-/// The system allocator, except that blocks of [`HUGE_PAGE`] bytes or more are rounded to
-/// whole huge pages and advised onto the pages [`set_page_size`] asked for: huge ones, or
-/// explicitly small ones (so a block `System` hands out again, or a kernel that gives huge
-/// pages to all memory, does not turn "small" into huge). Until a page size is chosen they
-/// get no advice. Install it with `#[global_allocator]` (see [the module](self)).
+/// The system allocator, except that blocks of [`HUGE_PAGE`] bytes or more get regions of
+/// whole huge pages, start [staggered](STAGGER) in them, and are advised onto the pages
+/// [`set_page_size`] asked for: huge ones, or explicitly small ones (so a block `System`
+/// hands out again, or a kernel that gives huge pages to all memory, does not turn "small"
+/// into huge). Until a page size is chosen they get no advice. Install it with
+/// `#[global_allocator]` (see [the module](self)).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct HugePageAlloc;
 
@@ -300,8 +313,9 @@ impl HugePageAlloc {
         // Advised before the first touch, which is when the kernel picks the page.
         advise(region, whole.size(), mode);
         // SAFETY: the stagger is at most `(STAGGERS - 1) * STAGGER`, which `big` added to
-        // the region's size, so the block stays inside the region; being a multiple of
-        // `layout.align()` (or 0), it keeps the block aligned.
+        // the region's size, so the block stays inside the region; the region is aligned to
+        // at least `layout.align()` (`big`), and the stagger, a multiple of
+        // `layout.align()` (or 0), keeps the block aligned.
         let ptr = unsafe { region.add(next_stagger(layout)) };
         if zeroed {
             // SAFETY: `ptr` is valid for writes of `layout.size()` bytes (see above).
@@ -350,8 +364,8 @@ impl HugePageAlloc {
 // SAFETY: every block comes from `System`; a big one inside a region allocated with
 // `big(layout)`, at a stagger that keeps it aligned and inside the region, and the region
 // is freed from `region_of(ptr)` with `big(layout)` again: the same layout, because `big`
-// depends on the layout only. A block
-// below `HUGE_PAGE` goes to and from `System` with `layout` itself. `realloc` keeps
+// depends on the layout only. A block below `HUGE_PAGE` goes to and from `System` with
+// `layout` itself. `realloc` keeps
 // `GlobalAlloc`'s contract: a block whose rounded layout does not change stays where it is;
 // otherwise the first `min(old, new)` bytes are copied and the old block is freed only when
 // the new one exists.
@@ -425,7 +439,7 @@ mod tests {
                     "mode {mode}: {size} -> {next}"
                 );
                 if big(layout(next)).is_some() {
-                    let stagger = p as usize % HUGE_PAGE;
+                    let stagger = p.addr() % HUGE_PAGE;
                     assert!(
                         stagger < STAGGERS * STAGGER,
                         "a big block starts near a huge page"
@@ -463,11 +477,11 @@ mod tests {
     #[test]
     fn blocks_keep_their_bytes_through_every_kind_of_realloc_in_every_mode() {
         for mode in [NOT_CHOSEN, SMALL, HUGE] {
-            // Big to bigger, to the same rounded size (in place), to small, small to
-            // big, big to small, small to small.
+            // Big to bigger, to the largest size with the same region (in place), to
+            // small, small to big, big to small, small to small.
             let sizes = [
                 2 * HUGE_PAGE + 5,
-                3 * HUGE_PAGE,
+                3 * HUGE_PAGE - (STAGGERS - 1) * STAGGER,
                 10_000,
                 HUGE_PAGE,
                 100,
@@ -488,6 +502,8 @@ mod tests {
             let grown = 2 * HUGE_PAGE - (STAGGERS - 1) * STAGGER;
             let q = HugePageAlloc::reallocate(p, layout, grown, HUGE);
             assert_eq!(p, q);
+            // Under Miri, writing the whole grown block checks that it fits its region.
+            fill(q, grown);
             HugePageAlloc.dealloc(q, Layout::from_size_align(grown, 8).unwrap());
         }
     }
@@ -495,13 +511,12 @@ mod tests {
     #[test]
     fn big_blocks_in_turn_start_at_different_staggers() {
         let layout = Layout::from_size_align(HUGE_PAGE, 4).unwrap();
-        let aligned = Layout::from_size_align(HUGE_PAGE, 128).unwrap();
         // SAFETY: non-zero layouts, each block freed once with its own.
         unsafe {
             let blocks: Vec<*mut u8> = (0..4)
                 .map(|_| HugePageAlloc::allocate(layout, true, HUGE))
                 .collect();
-            let starts: Vec<usize> = blocks.iter().map(|&p| p as usize % HUGE_PAGE).collect();
+            let starts: Vec<usize> = blocks.iter().map(|&p| p.addr() % HUGE_PAGE).collect();
             // Other tests may allocate big blocks in between, but not a multiple of
             // `STAGGERS` between each of these.
             assert!(starts.windows(2).any(|w| w[0] != w[1]), "{starts:?}");
@@ -511,10 +526,22 @@ mod tests {
                 fill(p, layout.size());
                 HugePageAlloc.dealloc(p, layout);
             }
-            // An alignment that does not divide the stagger gets none.
-            let p = HugePageAlloc::allocate(aligned, false, HUGE);
-            assert_eq!(p as usize % HUGE_PAGE, 0);
-            HugePageAlloc.dealloc(p, aligned);
+            // An alignment that does not divide the stagger gets none; 64, the largest
+            // that does, gets one; one past a huge page gets a region aligned to it. Each
+            // block is written whole, which Miri checks against its region.
+            let cases = [(128, 0), (4 * HUGE_PAGE, 0), (64, STAGGER)];
+            for (align, granule) in cases {
+                let layout = Layout::from_size_align(HUGE_PAGE + 7, align).unwrap();
+                let p = HugePageAlloc::allocate(layout, false, HUGE);
+                assert_eq!(p.addr() % align, 0, "align {align}");
+                let stagger = p.addr() % HUGE_PAGE;
+                match granule {
+                    0 => assert_eq!(stagger, 0, "align {align}"),
+                    g => assert_eq!(stagger % g, 0, "align {align}"),
+                }
+                fill(p, layout.size());
+                HugePageAlloc.dealloc(p, layout);
+            }
         }
     }
 

@@ -6,7 +6,8 @@ use sim::cli::{Cli, Command, use_pages};
 use sim::{Failure, app, bench, headless, layout, replay, snapshot};
 use std::process::ExitCode;
 
-/// The system allocator, with `--pages huge` putting big blocks on 2 MiB pages.
+/// The system allocator, with big blocks on 2 MiB pages unless `--pages small` (or the kernel)
+/// says otherwise.
 #[global_allocator]
 static ALLOC: HugePageAlloc = HugePageAlloc;
 

@@ -10,14 +10,10 @@ fn huge_pages_on() -> bool {
         .is_ok_and(|s| s.contains("[always]") || s.contains("[madvise]"))
 }
 
-/// Runs `sim bench` on a small world with `extra` flags and returns its stderr and the
-/// JSON rows' `pages`.
-fn bench_pages(extra: &[&str]) -> (std::process::Output, Vec<String>) {
-    let json = std::env::temp_dir().join(format!(
-        "sim-pages-{}-{}.json",
-        std::process::id(),
-        extra.len()
-    ));
+/// Runs `sim bench` on a small world with `extra` flags and returns its output and the
+/// JSON rows' `pages`; `name` keeps each test's JSON file apart.
+fn bench_pages(name: &str, extra: &[&str]) -> (std::process::Output, Vec<String>) {
+    let json = std::env::temp_dir().join(format!("sim-pages-{}-{name}.json", std::process::id()));
     let mut args = vec![
         "bench",
         "--particles",
@@ -51,7 +47,7 @@ fn bench_pages(extra: &[&str]) -> (std::process::Output, Vec<String>) {
 
 #[test]
 fn without_the_flag_pages_are_huge_where_the_kernel_offers_them() {
-    let (out, pages) = bench_pages(&[]);
+    let (out, pages) = bench_pages("default", &[]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     if huge_pages_on() {
@@ -69,7 +65,7 @@ fn without_the_flag_pages_are_huge_where_the_kernel_offers_them() {
 
 #[test]
 fn bench_rows_on_both_page_sizes_agree_and_name_their_pages() {
-    let (out, pages) = bench_pages(&["--pages", "small,huge"]);
+    let (out, pages) = bench_pages("both", &["--pages", "small,huge"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     if !huge_pages_on() {
         assert_eq!(out.status.code(), Some(1), "{stderr}");
