@@ -232,7 +232,8 @@ pub trait DenseRows<B: Bundle>: Default + Send + Sync {
     fn heap_bytes(&self) -> usize;
     fn reserve(&mut self, additional: usize);
     fn push_row(&mut self, entity: Entity, row: B);
-    /// Becomes the rows of `src` in `order` (every entry a row of `src`).
+    /// Becomes the rows of `src` in `order`; an entry past the last row of `src` reads its
+    /// last row (so an unchecked order is never out of bounds).
     fn gather_rows(&mut self, src: &Self, order: &[u32]);
     fn swap_remove_row(&mut self, i: usize) -> B;
     fn set_row(&mut self, i: usize, entity: Entity, row: B);
@@ -730,7 +731,9 @@ impl<B: Bundle> Storage<B> {
             inverse[i] = k as u32;
         }
         if built.is_ok() {
-            self.move_rows(order, |i| inverse[i] as usize);
+            // Checked above: nothing left to check while the rows are copied.
+            let moved = self.move_rows(order, |i| inverse[i] as usize, || Ok(()));
+            debug_assert!(moved.is_ok());
         }
         self.inverse = inverse;
         built
@@ -746,8 +749,9 @@ impl<B: Bundle> Storage<B> {
     ///
     /// # Errors
     /// If `order` has the wrong length, an entry past the last row, or an entry `i` with
-    /// `new_row(i) != k` at position `k` (which also rules out repeats); checked before
-    /// anything moves.
+    /// `new_row(i) != k` at position `k` (which also rules out repeats). The check runs
+    /// while the rows are copied into scratch rows (which then go unused): nothing the
+    /// storage holds changes.
     ///
     /// # Example
     /// ```
@@ -782,34 +786,44 @@ impl<B: Bundle> Storage<B> {
             let i = order[*k] as usize;
             i >= n || new_row(i) != *k
         };
-        let first_bad = if n <= PARALLEL_MIN_ROWS {
-            (0..n).find(misplaced)
-        } else {
-            // Whole chunks per task: rayon's `find_first` item by item took 3.3 ms here.
-            let chunks = n.div_ceil(PARALLEL_MIN_ROWS);
-            (0..chunks).into_par_iter().find_map_first(|c| {
-                let start = c * PARALLEL_MIN_ROWS;
-                (start..(start + PARALLEL_MIN_ROWS).min(n)).find(misplaced)
-            })
-        };
-        if let Some(k) = first_bad {
+        let check = || {
+            let first_bad = if n <= PARALLEL_MIN_ROWS {
+                (0..n).find(misplaced)
+            } else {
+                // Whole chunks per task: rayon's `find_first` item by item took 3.3 ms here.
+                let chunks = n.div_ceil(PARALLEL_MIN_ROWS);
+                (0..chunks).into_par_iter().find_map_first(|c| {
+                    let start = c * PARALLEL_MIN_ROWS;
+                    (start..(start + PARALLEL_MIN_ROWS).min(n)).find(misplaced)
+                })
+            };
+            let Some(k) = first_bad else {
+                return Ok(());
+            };
             let i = order[k] as usize;
-            return refuse(if i >= n {
+            refuse(if i >= n {
                 format!("entry {k} is {i}, past the last row")
             } else {
                 format!(
                     "entry {k} is {i}, but the inverse sends row {i} to {}",
                     new_row(i)
                 )
-            });
-        }
-        self.move_rows(order, new_row);
-        Ok(())
+            })
+        };
+        self.move_rows(order, &new_row, check)
     }
 
-    /// The move of [`Storage::permute_with_inverse`], once `order` and `new_row` are known
-    /// to be a permutation and its inverse.
-    fn move_rows(&mut self, order: &[u32], new_row: impl Fn(usize) -> usize + Sync) {
+    /// The move of [`Storage::permute_with_inverse`]: the rows are gathered in `order` into
+    /// the spare rows while `check` runs and then, if it passes, the handles (and origins)
+    /// follow `new_row`; the spare rows become the rows only then. The gather tolerates
+    /// any `order` (an entry past the last row reads the last row), since it may run
+    /// before the check has finished.
+    fn move_rows(
+        &mut self,
+        order: &[u32],
+        new_row: impl Fn(usize) -> usize + Sync,
+        check: impl FnOnce() -> Result<(), StorageError> + Send,
+    ) -> Result<(), StorageError> {
         use rayon::prelude::*;
         let n = self.len();
         let (dense, spare) = (&self.dense, &mut self.spare);
@@ -826,7 +840,8 @@ impl<B: Bundle> Storage<B> {
                 *slot = new_row(*slot as usize) as u32;
             }
         };
-        let mut rest = || {
+        let checked_rest = || {
+            check()?;
             if n <= PARALLEL_MIN_ROWS {
                 follow(slots);
             } else {
@@ -835,14 +850,16 @@ impl<B: Bundle> Storage<B> {
             if let Some(origins) = origins {
                 origins.permute(order);
             }
+            Ok(())
         };
         if n <= PARALLEL_MIN_ROWS {
+            checked_rest()?;
             gather();
-            rest();
         } else {
-            rayon::join(gather, rest);
+            rayon::join(gather, checked_rest).1?;
         }
         std::mem::swap(&mut self.dense, &mut self.spare);
+        Ok(())
     }
 
     /// All rows, shared; use with [`with_rows!`](crate::with_rows).
@@ -1096,7 +1113,8 @@ mod tests {
     #[cfg_attr(miri, ignore)]
     fn a_big_permutation_moves_rows_handles_and_origins_in_parallel() {
         // Past PARALLEL_MIN_ROWS, so the check, the gather and the handles each take
-        // their parallel path; a rotation by a prime cuts every chunk somewhere else.
+        // their parallel path, the check beside the gather; a rotation by a prime cuts
+        // every chunk somewhere else.
         let n = 3 * PARALLEL_MIN_ROWS + 7;
         let shift = 10_007 % n;
         for layout in Layout::ALL {
@@ -1112,6 +1130,16 @@ mod tests {
                 err.to_string().contains(&format!("entry {}", n - 2)),
                 "{err}"
             );
+            // An entry past the last row, which the gather meets while the check runs:
+            // refused, no panic, nothing moved (the checks below find every row in place).
+            let mut past = order.clone();
+            past[n / 2] = u32::MAX;
+            let err = storage
+                .permute_with_inverse(&past, |i| (i + n - shift) % n)
+                .unwrap_err();
+            assert!(err.to_string().contains("past the last row"), "{err}");
+            assert_eq!(storage.entity_at(0), Some(entities[0]), "{layout}");
+            assert_eq!(storage.origins_since(mark).unwrap()[n / 2], (n / 2) as u32);
             storage
                 .permute_with_inverse(&order, |i| (i + n - shift) % n)
                 .unwrap();

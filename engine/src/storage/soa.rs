@@ -212,10 +212,12 @@ macro_rules! bundle {
                 }
                 fn gather_rows(&mut self, src: &Self, order: &[u32]) {
                     // A plain indexed copy per column, the columns spread over the current
-                    // rayon pool's workers.
+                    // rayon pool's workers. An entry past the end reads the last row:
+                    // the order may still be being checked.
                     fn column<T: Copy>(dst: &mut Vec<T>, src: &[T], order: &[u32]) {
                         dst.clear();
-                        dst.extend(order.iter().map(|&i| src[i as usize]));
+                        let Some(last) = src.len().checked_sub(1) else { return };
+                        dst.extend(order.iter().map(|&i| src[(i as usize).min(last)]));
                     }
                     if order.len() <= $crate::parallel::PARALLEL_MIN_ROWS {
                         column(&mut self.entity, &src.entity, order);
