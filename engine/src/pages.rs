@@ -255,13 +255,14 @@ fn advise(ptr: *mut u8, len: usize, mode: u8) {
         _ => return,
     };
     debug_assert!((ptr as usize).is_multiple_of(HUGE_PAGE) && len.is_multiple_of(HUGE_PAGE));
-    // SAFETY: `[ptr, ptr + len)` is a block `System` just gave this allocator, which owns
-    // it until it hands it out; `big` makes `ptr` and `len` multiples of `HUGE_PAGE`, so of
-    // the page size, and the kernel rounds nothing past the block. The first advice changes
-    // how the kernel backs those pages, never what they hold. `MADV_DONTNEED` discards what
-    // they hold, which the caller of `alloc` may not read before writing (`alloc_zeroed`
-    // zeroes afterwards). A failure leaves the pages as they were, which is only slower;
-    // `errno`, which it sets, is put back, since allocating must not change it.
+    // `big` makes `ptr` and `len` multiples of `HUGE_PAGE`, so of the page size, and the
+    // kernel rounds nothing past the block. The first advice changes how the kernel backs
+    // those pages, never what they hold; `MADV_DONTNEED` discards what they hold, which the
+    // caller of `alloc` may not read before writing (`alloc_zeroed` zeroes afterwards). A
+    // failure leaves the pages as they were, which is only slower; `errno`, which it sets,
+    // is put back, since allocating must not change it.
+    // SAFETY: `[ptr, ptr + len)` is a fresh block of whole pages that this allocator owns
+    // until it hands it out, and `errno` points at this thread's errno.
     unsafe {
         let errno = libc::__errno_location();
         let saved = *errno;
@@ -312,10 +313,10 @@ impl HugePageAlloc {
         }
         // Advised before the first touch, which is when the kernel picks the page.
         advise(region, whole.size(), mode);
-        // SAFETY: the stagger is at most `(STAGGERS - 1) * STAGGER`, which `big` added to
-        // the region's size, so the block stays inside the region; the region is aligned to
-        // at least `layout.align()` (`big`), and the stagger, a multiple of
-        // `layout.align()` (or 0), keeps the block aligned.
+        // The stagger is at most `(STAGGERS - 1) * STAGGER`, which `big` added to the
+        // region's size; the region is aligned to at least `layout.align()` (`big`), and the
+        // stagger is a multiple of `layout.align()` (or 0).
+        // SAFETY: so the block stays inside the region, and aligned.
         let ptr = unsafe { region.add(next_stagger(layout)) };
         if zeroed {
             // SAFETY: `ptr` is valid for writes of `layout.size()` bytes (see above).
@@ -361,14 +362,13 @@ impl HugePageAlloc {
     }
 }
 
-// SAFETY: every block comes from `System`; a big one inside a region allocated with
-// `big(layout)`, at a stagger that keeps it aligned and inside the region, and the region
-// is freed from `region_of(ptr)` with `big(layout)` again: the same layout, because `big`
-// depends on the layout only. A block below `HUGE_PAGE` goes to and from `System` with
-// `layout` itself. `realloc` keeps
-// `GlobalAlloc`'s contract: a block whose rounded layout does not change stays where it is;
-// otherwise the first `min(old, new)` bytes are copied and the old block is freed only when
-// the new one exists.
+// Every block comes from `System`: a big one inside a region allocated with `big(layout)`,
+// at a stagger that keeps it aligned and inside the region, the region freed from
+// `region_of(ptr)` with `big(layout)` again (the same layout: `big` depends on the layout
+// only); a block below `HUGE_PAGE` to and from `System` with `layout` itself. `realloc`
+// keeps a block whose rounded layout does not change where it is; otherwise it copies the
+// first `min(old, new)` bytes and frees the old block only once the new one exists.
+// SAFETY: so every block is valid for its layout until freed, and freed as allocated.
 unsafe impl GlobalAlloc for HugePageAlloc {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: `GlobalAlloc::alloc`'s caller passes a non-zero size.
